@@ -1,0 +1,408 @@
+package connstatetest
+
+import (
+	"bufio"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/internal/decimal"
+)
+
+// Fixture is the parsed form of a fixture file; see the package
+// documentation for the text format.
+type Fixture struct {
+	Conns    []Conn
+	Circuits []Circuit
+}
+
+// Conn is one declared connection.
+type Conn struct {
+	ID          uint64
+	Flags       connstate.Flags
+	Fingerprint connstate.Fingerprint
+	Remote      netip.AddrPort
+	LocalPort   uint16
+	Read        uint64
+	Written     uint64
+	Age         time.Duration // the UPTIME its lines show, in whole seconds
+	Closed      bool          // opened and closed: counted in totals only
+}
+
+// Circuit is one declared circuit and its legs.
+type Circuit struct {
+	ID   uint64
+	Legs []Leg
+}
+
+// Leg is one declared leg of a circuit.
+type Leg struct {
+	Role    connstate.Role
+	ConnID  uint64
+	Read    uint64
+	Written uint64
+}
+
+// ErrFixture is wrapped by every error about a fixture's content.
+var ErrFixture = errors.New("connstatetest: invalid fixture")
+
+var roleNames = map[string]connstate.Role{"in": connstate.RoleInbound, "out": connstate.RoleOutbound, "exit": connstate.RoleExit}
+
+// ParseFixture reads a fixture. Errors name the line, counting from 1.
+func ParseFixture(r io.Reader) (*Fixture, error) {
+	f := &Fixture{}
+	circIndex := map[uint64]int{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		words := strings.Fields(line)
+		var err error
+		switch words[0] {
+		case "conn":
+			var c Conn
+			if c, err = parseConn(words[1:]); err == nil {
+				f.Conns = append(f.Conns, c)
+			}
+		case "circ":
+			var id uint64
+			if id, err = parseCirc(words[1:]); err == nil {
+				if _, dup := circIndex[id]; dup {
+					err = fmt.Errorf("circuit %d declared twice", id)
+				} else {
+					circIndex[id] = len(f.Circuits)
+					f.Circuits = append(f.Circuits, Circuit{ID: id})
+				}
+			}
+		case "leg":
+			var circ uint64
+			var l Leg
+			if circ, l, err = parseLeg(words[1:]); err == nil {
+				if i, ok := circIndex[circ]; ok {
+					f.Circuits[i].Legs = append(f.Circuits[i].Legs, l)
+				} else {
+					err = fmt.Errorf("leg of circuit %d before its circ line", circ)
+				}
+			}
+		default:
+			err = fmt.Errorf("unknown declaration %q: want conn, circ or leg", words[0])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: line %d: %w", ErrFixture, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("connstatetest: reading fixture: %w", err)
+	}
+	return f, nil
+}
+
+func parseID(s, what string) (uint64, error) {
+	id, ok := decimal.ParseUint64(s)
+	if !ok || id == 0 {
+		return 0, fmt.Errorf("%s %q: want a decimal ID from 1", what, s)
+	}
+	return id, nil
+}
+
+// attrs splits key=value words; bare words are flags with an empty value.
+func attrs(words []string, allowed ...string) (map[string]string, error) {
+	m := make(map[string]string, len(words))
+	for _, w := range words {
+		k, v, _ := strings.Cut(w, "=")
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == k
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown attribute %q: want one of %s", k, strings.Join(allowed, ", "))
+		}
+		if _, dup := m[k]; dup {
+			return nil, fmt.Errorf("attribute %q given twice", k)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func number(m map[string]string, key string) (uint64, error) {
+	s, ok := m[key]
+	if !ok {
+		return 0, nil
+	}
+	n, ok := decimal.ParseUint64(s)
+	if !ok {
+		return 0, fmt.Errorf("%s=%q: want a decimal number", key, s)
+	}
+	return n, nil
+}
+
+func parseConn(words []string) (Conn, error) {
+	var c Conn
+	if len(words) < 2 {
+		return c, errors.New("want conn ID FLAGS [attributes]")
+	}
+	var err error
+	if c.ID, err = parseID(words[0], "connection ID"); err != nil {
+		return c, err
+	}
+	if len(words[1]) != 3 {
+		return c, fmt.Errorf("flags %q: want three TYPE_FLAGS characters", words[1])
+	}
+	if c.Flags, err = connstate.ParseFlags(words[1]); err != nil {
+		return c, err
+	}
+	m, err := attrs(words[2:], "fp", "remote", "lport", "read", "written", "age", "closed")
+	if err != nil {
+		return c, err
+	}
+	if s, ok := m["fp"]; ok {
+		if c.Fingerprint, err = connstate.ParseFingerprint(s); err != nil {
+			return c, err
+		}
+		if c.Flags.Network != connstate.NetworkTor {
+			return c, fmt.Errorf("fp= needs network T, not %q", words[1])
+		}
+	}
+	if s, ok := m["remote"]; ok {
+		if c.Remote, err = netip.ParseAddrPort(s); err != nil {
+			return c, fmt.Errorf("remote=%q: %w", s, err)
+		}
+	}
+	port, err := number(m, "lport")
+	if err != nil || port > 65535 {
+		return c, fmt.Errorf("lport=%q: want a port number", m["lport"])
+	}
+	c.LocalPort = uint16(port)
+	if c.Read, err = number(m, "read"); err != nil {
+		return c, err
+	}
+	if c.Written, err = number(m, "written"); err != nil {
+		return c, err
+	}
+	if s, ok := m["age"]; ok {
+		if c.Age, err = parseAge(s); err != nil {
+			return c, err
+		}
+	}
+	if v, ok := m["closed"]; ok {
+		if v != "" {
+			return c, fmt.Errorf("closed=%q: closed takes no value", v)
+		}
+		c.Closed = true
+	}
+	return c, nil
+}
+
+// maxAge keeps every fixture time within time.Duration.
+const maxAge = 100 * 365 * 24 * time.Hour
+
+func parseAge(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if n, ok := decimal.ParseUint64(s); ok && n <= uint64(maxAge/time.Second) {
+		d, err = time.Duration(n)*time.Second, nil
+	}
+	if err != nil || d < 0 || d > maxAge || d%time.Second != 0 {
+		return 0, fmt.Errorf("age=%q: want whole seconds from 0 to 100 years (\"3600\" or \"1h\")", s)
+	}
+	return d, nil
+}
+
+func parseCirc(words []string) (uint64, error) {
+	if len(words) != 1 {
+		return 0, errors.New("want circ ID")
+	}
+	return parseID(words[0], "circuit ID")
+}
+
+func parseLeg(words []string) (uint64, Leg, error) {
+	var l Leg
+	if len(words) < 3 {
+		return 0, l, errors.New("want leg CIRC ROLE CONN [read=N] [written=N]")
+	}
+	circ, err := parseID(words[0], "circuit ID")
+	if err != nil {
+		return 0, l, err
+	}
+	var ok bool
+	if l.Role, ok = roleNames[words[1]]; !ok {
+		return 0, l, fmt.Errorf("role %q: want in, out or exit", words[1])
+	}
+	if l.ConnID, err = parseID(words[2], "connection ID"); err != nil {
+		return 0, l, err
+	}
+	m, err := attrs(words[3:], "read", "written")
+	if err != nil {
+		return 0, l, err
+	}
+	if l.Read, err = number(m, "read"); err != nil {
+		return 0, l, err
+	}
+	l.Written, err = number(m, "written")
+	return circ, l, err
+}
+
+// WriteTo writes f in the fixture text format, which [ParseFixture] reads
+// back to an equal Fixture.
+func (f *Fixture) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriter(w)
+	cw := &countingWriter{w: bw}
+	for _, c := range f.Conns {
+		fmt.Fprintf(cw, "conn %d %s", c.ID, c.Flags)
+		if !c.Fingerprint.IsZero() {
+			fmt.Fprintf(cw, " fp=%s", c.Fingerprint)
+		}
+		if c.Remote.IsValid() {
+			fmt.Fprintf(cw, " remote=%s", c.Remote)
+		}
+		if c.LocalPort != 0 {
+			fmt.Fprintf(cw, " lport=%d", c.LocalPort)
+		}
+		fmt.Fprintf(cw, " read=%d written=%d age=%d", c.Read, c.Written, c.Age/time.Second)
+		if c.Closed {
+			io.WriteString(cw, " closed")
+		}
+		io.WriteString(cw, "\n")
+	}
+	roles := map[connstate.Role]string{connstate.RoleInbound: "in", connstate.RoleOutbound: "out", connstate.RoleExit: "exit"}
+	for _, c := range f.Circuits {
+		fmt.Fprintf(cw, "circ %d\n", c.ID)
+		for _, l := range c.Legs {
+			fmt.Fprintf(cw, "leg %d %s %d read=%d written=%d\n", c.ID, roles[l.Role], l.ConnID, l.Read, l.Written)
+		}
+	}
+	if cw.err == nil {
+		cw.err = bw.Flush()
+	}
+	return cw.n, cw.err
+}
+
+type countingWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
+}
+
+// Load reads a fixture and builds its registry; see [Fixture.Build].
+func Load(r io.Reader) (*connstate.Registry, *Clock, error) {
+	f, err := ParseFixture(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f.Build()
+}
+
+// LoadFile reads the fixture file at path and builds its registry.
+func LoadFile(path string) (*connstate.Registry, *Clock, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer file.Close()
+	reg, clk, err := Load(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return reg, clk, nil
+}
+
+// Build opens f's connections and circuits in a new registry whose clock is
+// the returned Clock, set so that every connection shows its declared age.
+// Declarations may come in any order; IDs must be unique.
+func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
+	var oldest time.Duration
+	for _, c := range f.Conns {
+		oldest = max(oldest, c.Age)
+	}
+	start := Epoch()
+	now := start.Add(oldest)
+	clk := NewClock(start)
+	reg := connstate.NewRegistry(connstate.WithClock(clk))
+
+	conns := make(map[uint64]*connstate.Conn, len(f.Conns))
+	for _, c := range sortedBy(f.Conns, func(c Conn) uint64 { return c.ID }) {
+		if _, dup := conns[c.ID]; dup {
+			return nil, nil, fmt.Errorf("%w: connection %d declared twice", ErrFixture, c.ID)
+		}
+		clk.Set(now.Add(-c.Age))
+		h, err := reg.Open(connstate.ConnConfig{
+			ID:          c.ID,
+			Direction:   c.Flags.Direction,
+			Usage:       c.Flags.Usage,
+			Network:     c.Flags.Network,
+			Fingerprint: c.Fingerprint,
+			Remote:      c.Remote,
+			LocalPort:   c.LocalPort,
+			Established: c.Flags.Established,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
+		}
+		h.AddRead(c.Read)
+		h.AddWritten(c.Written)
+		conns[c.ID] = h
+	}
+	clk.Set(now)
+	for _, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
+		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
+		}
+		for _, l := range c.Legs {
+			conn, ok := conns[l.ConnID]
+			if !ok {
+				return nil, nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, l.ConnID)
+			}
+			var leg *connstate.Leg
+			switch l.Role {
+			case connstate.RoleInbound:
+				leg, err = circ.BindInbound(conn)
+			case connstate.RoleOutbound:
+				leg, err = circ.BindOutbound(conn)
+			default:
+				leg, err = circ.BindExit(conn)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
+			}
+			leg.AddRead(l.Read)
+			leg.AddWritten(l.Written)
+		}
+	}
+	for _, c := range f.Conns {
+		if c.Closed {
+			if err := conns[c.ID].Close(); err != nil {
+				return nil, nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
+			}
+		}
+	}
+	return reg, clk, nil
+}
+
+// sortedBy returns a copy of s sorted by id, since the registry needs
+// increasing IDs and a fixture may declare them in any order.
+func sortedBy[T any](s []T, id func(T) uint64) []T {
+	out := slices.Clone(s)
+	slices.SortStableFunc(out, func(a, b T) int { return cmp.Compare(id(a), id(b)) })
+	return out
+}

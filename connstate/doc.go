@@ -1,0 +1,48 @@
+// Package connstate is an in-process registry of a Tor relay's connections
+// and circuits, with byte counters cheap enough to bump for every cell.
+//
+// A relay opens a [Conn] with [Registry.Open] when a connection starts,
+// keeps the returned handle, and counts bytes on it with [Conn.AddRead] and
+// [Conn.AddWritten]. A circuit is opened with [Registry.OpenCircuit]; its
+// legs are bound to connections with [Circuit.BindInbound],
+// [Circuit.BindOutbound] and [Circuit.BindExit], and each returned [Leg]
+// counts that circuit's bytes on that connection.
+//
+// Readers take snapshots: [Registry.AppendEntries] lists every entry line
+// of conn/all as an [Entry], sorted by (CircID, ConnID), and
+// [Registry.LookupEntry] finds one line. [Registry.Totals] gives byte totals
+// that keep the bytes of closed connections.
+//
+// Entries are raw: they hold every address the registry knows. Pass them
+// through package scrub before showing them to anyone.
+//
+// # IDs
+//
+// Connection and circuit IDs start at 1, only increase, and are never
+// reused. A nonzero ID in [ConnConfig] or [CircuitConfig] lets fixtures
+// replay recorded state, as long as it keeps IDs increasing.
+//
+// # Concurrency
+//
+// All exported functions and methods are safe for concurrent use.
+//
+// Counting bytes is one atomic add on the held handle: no lock, no map
+// lookup, no allocation, and it never waits for a snapshot. Opening,
+// closing and binding take the registry's lock briefly.
+//
+// A snapshot holds the registry's read lock only while it copies pointers.
+// The set of lines it returns is the registry's membership at one instant;
+// the counters of those lines are read just after, while they keep moving,
+// so each is at least its value at that instant and no counter ever goes
+// back from one snapshot to the next. This is the contract of expvar's
+// Map.Do: the set is fixed for the iteration, existing entries may be
+// concurrently updated.
+//
+// # Misuse
+//
+// No method panics on misuse. Closing twice, binding a closed connection or
+// a second inbound or outbound leg, or calling a method on a nil handle
+// returns an error wrapping one of the sentinels below. Bytes added after a
+// close are a documented no-op: they are not counted anywhere, since the
+// connection's totals were taken when it closed.
+package connstate

@@ -1,0 +1,225 @@
+package connstate
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Registry holds a relay's open connections and circuits, and the byte
+// totals of everything it has held.
+//
+// A Registry is safe for concurrent use; see the package documentation for
+// what its snapshots guarantee. The zero Registry is not usable: call
+// [NewRegistry].
+type Registry struct {
+	clock Clock
+	epoch time.Time // nanosecond offsets from here are what connections store
+
+	// spare is a snapshot's scratch space, kept for the next one. A lone
+	// pointer rather than a sync.Pool, which drops items at random under the
+	// race detector: warm snapshots allocate nothing in every build.
+	spare atomic.Pointer[snapshotScratch]
+
+	mu         sync.RWMutex
+	lastConnID uint64
+	lastCircID uint64
+	gen        uint64 // bumped by every close, so snapshots can tell what closed before them
+	conns      table[Conn]
+	circs      table[Circuit]
+	closed     Totals // bytes of closed connections
+}
+
+// Option configures a [Registry].
+type Option func(*Registry)
+
+// WithClock makes the registry read time from c instead of the real clock,
+// so that tests can control uptimes.
+func WithClock(c Clock) Option {
+	return func(r *Registry) {
+		if c != nil {
+			r.clock = c
+		}
+	}
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(opts ...Option) *Registry {
+	r := &Registry{clock: realClock{}}
+	for _, o := range opts {
+		o(r)
+	}
+	r.epoch = r.clock.Now()
+	return r
+}
+
+// now returns the clock's reading as nanoseconds since the registry began.
+func (r *Registry) now() int64 { return int64(r.clock.Now().Sub(r.epoch)) }
+
+// ConnConfig describes a connection being opened with [Registry.Open].
+type ConnConfig struct {
+	// ID is normally 0, meaning the next free ID. A nonzero ID, for replaying
+	// recorded state, must exceed every connection ID issued so far.
+	ID uint64
+
+	Direction Direction // required
+	Usage     Usage     // required
+	// Network is required. A peer not yet known to be a relay is
+	// NetworkOutside; [Conn.SetFingerprint] promotes it later.
+	Network Network
+	// Fingerprint is the relay's identity, if already known; it requires
+	// NetworkTor.
+	Fingerprint Fingerprint
+
+	// Remote is the peer's address and port; the zero AddrPort if unknown.
+	// An IPv4-mapped IPv6 address is stored as IPv4, and a zone is dropped.
+	Remote    netip.AddrPort
+	LocalPort uint16 // 0 if unknown
+
+	// Established opens the connection already established, as for an
+	// accepted TCP connection that needs no handshake to be counted.
+	Established bool
+}
+
+func (cfg *ConnConfig) validate() error {
+	switch {
+	case !cfg.Direction.Valid():
+		return fmt.Errorf("%w: direction %v", ErrInvalid, cfg.Direction)
+	case !cfg.Usage.Valid():
+		return fmt.Errorf("%w: usage %v", ErrInvalid, cfg.Usage)
+	case !cfg.Network.Valid():
+		return fmt.Errorf("%w: network %v", ErrInvalid, cfg.Network)
+	case !cfg.Fingerprint.IsZero() && cfg.Network != NetworkTor:
+		return fmt.Errorf("%w: a fingerprint needs NetworkTor, not %v", ErrInvalid, cfg.Network)
+	}
+	return nil
+}
+
+// normalizeRemote keeps what the wire format can show: no zone, and IPv4 as IPv4.
+func normalizeRemote(ap netip.AddrPort) netip.AddrPort {
+	if !ap.Addr().IsValid() {
+		return netip.AddrPort{}
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
+}
+
+// nextID picks the ID for a new object: the next one, or the requested one
+// if it keeps IDs increasing.
+func nextID(last, want uint64) (uint64, error) {
+	switch {
+	case want == 0 && last == math.MaxUint64:
+		return 0, fmt.Errorf("%w: IDs exhausted", ErrIDOrder)
+	case want == 0:
+		return last + 1, nil
+	case want <= last:
+		return 0, fmt.Errorf("%w: %d <= %d", ErrIDOrder, want, last)
+	}
+	return want, nil
+}
+
+// Open registers a new connection and returns its handle. The hot path keeps
+// the handle and counts bytes on it; [Conn.Close] ends it.
+func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	c := &Conn{
+		reg:       r,
+		remote:    normalizeRemote(cfg.Remote),
+		localPort: cfg.LocalPort,
+	}
+	c.traffic = cfg.Usage != UsageControl && !c.remote.Addr().IsLoopback()
+	c.state.Store(packState(Flags{
+		Direction:   cfg.Direction,
+		Established: cfg.Established,
+		Usage:       cfg.Usage,
+		Network:     cfg.Network,
+	}))
+	if !cfg.Fingerprint.IsZero() {
+		fp := cfg.Fingerprint
+		c.fp.Store(&fp)
+	}
+	c.openedAt = r.now()
+	c.establishedAt.Store(c.openedAt)
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := nextID(r.lastConnID, cfg.ID)
+	if err != nil {
+		return nil, fmt.Errorf("connection: %w", err)
+	}
+	r.lastConnID, c.id = id, id
+	r.conns.add(id, c)
+	return c, nil
+}
+
+// CircuitConfig describes a circuit being opened with [Registry.OpenCircuit].
+type CircuitConfig struct {
+	// ID is normally 0, meaning the next free global circuit ID. A nonzero
+	// ID, for replaying recorded state, must exceed every circuit ID issued
+	// so far. These are not link-level circuit IDs.
+	ID uint64
+}
+
+// OpenCircuit registers a new circuit with no legs. Bind its legs with
+// [Circuit.BindInbound], [Circuit.BindOutbound] and [Circuit.BindExit].
+func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, err := nextID(r.lastCircID, cfg.ID)
+	if err != nil {
+		return nil, fmt.Errorf("circuit: %w", err)
+	}
+	c := &Circuit{reg: r, id: id}
+	r.lastCircID = id
+	r.circs.add(id, c)
+	return c, nil
+}
+
+// Counts returns how many connections and circuits are open.
+func (r *Registry) Counts() (conns, circuits int) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.conns.live, r.circs.live
+}
+
+// Totals are byte counts over every connection a registry has held, open or
+// closed.
+type Totals struct {
+	// RelayRead and RelayWritten count connections whose usage is
+	// UsageRelay: the proposal's info/relay/read-total and write-total.
+	RelayRead, RelayWritten uint64
+	// TrafficRead and TrafficWritten count connections to peers that are
+	// not loopback addresses, control connections excluded: tor's
+	// traffic/read and traffic/written.
+	TrafficRead, TrafficWritten uint64
+}
+
+func (t *Totals) add(c *Conn) {
+	read, written := c.read.Load(), c.written.Load()
+	if usageOf(c.state.Load()) == UsageRelay {
+		t.RelayRead += read
+		t.RelayWritten += written
+	}
+	if c.traffic {
+		t.TrafficRead += read
+		t.TrafficWritten += written
+	}
+}
+
+// Totals returns the byte totals of every connection the registry has held.
+// Bytes of a connection are kept when it closes, so no total ever goes down.
+func (r *Registry) Totals() Totals {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t := r.closed
+	for _, s := range r.conns.slots {
+		if s.p != nil {
+			t.add(s.p)
+		}
+	}
+	return t
+}

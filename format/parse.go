@@ -1,0 +1,121 @@
+package format
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/internal/decimal"
+)
+
+// ErrSyntax is wrapped by every error of [Parse] and [ParseAll].
+var ErrSyntax = errors.New("format: invalid entry line")
+
+// fieldNames are the wire names of the nine fields, for error messages.
+var fieldNames = [9]string{"CONN_ID", "CIRC_ID", "OR_ID", "IP:PORT", "L_PORT", "TYPE_FLAGS", "READ", "WRITE", "UPTIME"}
+
+// Parse parses one entry line. Fields are separated by runs of spaces;
+// fields after the ninth and TYPE_FLAGS characters after the third are
+// ignored. Numbers must be canonical decimal (no sign, no leading zero)
+// within range, OR_ID "0" or 40 upper-case hex digits, IP:PORT "0" or an
+// address and port with IPv6 in brackets and no zone. An IPv4-mapped
+// address is returned as IPv4.
+func Parse(line string) (connstate.Entry, error) {
+	var f [9]string
+	rest := line
+	for i := range f {
+		rest = strings.TrimLeft(rest, " ")
+		if rest == "" {
+			return connstate.Entry{}, fmt.Errorf("%w: %d fields, want 9", ErrSyntax, i)
+		}
+		f[i], rest, _ = strings.Cut(rest, " ")
+	}
+
+	var e connstate.Entry
+	var ok bool
+	bad := func(i int, why string) (connstate.Entry, error) {
+		return connstate.Entry{}, fmt.Errorf("%w: %s %q: %s", ErrSyntax, fieldNames[i], f[i], why)
+	}
+	if e.ConnID, ok = decimal.ParseUint64(f[0]); !ok || e.ConnID == 0 {
+		return bad(0, "want a canonical decimal number from 1")
+	}
+	if e.CircID, ok = decimal.ParseUint64(f[1]); !ok {
+		return bad(1, "want a canonical decimal number")
+	}
+	if f[2] != "0" && !isUpperHex40(f[2]) {
+		return bad(2, `want "0" or 40 upper-case hex digits`)
+	}
+	fp, err := connstate.ParseFingerprint(f[2])
+	if err != nil {
+		return bad(2, err.Error())
+	}
+	e.Fingerprint = fp
+	if e.Remote, err = parseAddrPort(f[3]); err != nil {
+		return bad(3, err.Error())
+	}
+	port, ok := decimal.ParseUint64(f[4])
+	if !ok || port > 65535 {
+		return bad(4, "want a canonical decimal port")
+	}
+	e.LocalPort = uint16(port)
+	if e.Flags, err = connstate.ParseFlags(f[5]); err != nil {
+		return bad(5, err.Error())
+	}
+	for i, p := range []*uint64{&e.Read, &e.Written, &e.Uptime} {
+		if *p, ok = decimal.ParseUint64(f[6+i]); !ok {
+			return bad(6+i, "want a canonical decimal number")
+		}
+	}
+	return e, nil
+}
+
+func isUpperHex40(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func parseAddrPort(s string) (netip.AddrPort, error) {
+	if s == "0" {
+		return netip.AddrPort{}, nil
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return netip.AddrPort{}, errors.New(`want "0", IPv4:PORT or [IPv6]:PORT`)
+	}
+	if ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, errors.New("an IPv6 zone is not allowed")
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// ParseAll parses the value of conn/all: entry lines separated by "\n" (a
+// "\r" before it is allowed). An empty value holds no entries. The error
+// names the first bad line, counting from 1.
+func ParseAll(value string) ([]connstate.Entry, error) {
+	if value == "" {
+		return nil, nil
+	}
+	var entries []connstate.Entry
+	for n := 1; ; n++ {
+		line, rest, more := strings.Cut(value, "\n")
+		e, err := Parse(strings.TrimSuffix(line, "\r"))
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		entries = append(entries, e)
+		if !more {
+			return entries, nil
+		}
+		value = rest
+	}
+}

@@ -1,0 +1,27 @@
+// Package decimal parses the canonical decimal numbers of the wire format:
+// digits only, no sign, no leading zero (but "0" itself), within the type's
+// range. strconv accepts leading zeros, which would let two spellings name
+// one connection.
+//
+// Its functions are pure and safe for concurrent use.
+package decimal
+
+// ParseUint64 parses s as a canonical decimal uint64.
+func ParseUint64(s string) (uint64, bool) {
+	if s == "" || len(s) > 20 || (s[0] == '0' && len(s) > 1) {
+		return 0, false
+	}
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		// n*10+d overflows exactly when n > (max-d)/10.
+		if n > (^uint64(0)-uint64(d))/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(d)
+	}
+	return n, true
+}
