@@ -231,8 +231,8 @@ func TestSnapshotOrderAndLegs(t *testing.T) {
 
 	assert.Equal(t, connstate.Entry{
 		ConnID: 1, Fingerprint: fpA, Remote: netip.MustParseAddrPort("128.31.0.34:9101"), LocalPort: 51622,
-		Flags:  connstate.Flags{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor},
-		Read:   100, Written: 200, Uptime: 100,
+		Flags: connstate.Flags{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor},
+		Read:  100, Written: 200, Uptime: 100,
 	}, got[0], "an unestablished connection's uptime counts from the attempt")
 	assert.Equal(t, uint64(10), got[2].Uptime, "an established connection's uptime counts from establishment")
 	assert.True(t, got[2].Flags.Established)

@@ -1,0 +1,283 @@
+package getinfo_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
+	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/golden"
+	"github.com/conninfo/conninfo/scrub"
+)
+
+const fixtureDir = "../testdata/fixtures"
+
+func connMux(t testing.TB, src getinfo.Source, opts ...getinfo.ConnOption) *getinfo.Mux {
+	t.Helper()
+	m := getinfo.NewMux()
+	getinfo.NewConnHandler(src, opts...).Register(m)
+	return m
+}
+
+func reply(t testing.TB, m *getinfo.Mux, keys ...string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	require.NoError(t, getinfo.WriteReply(&buf, m, keys))
+	return buf.String()
+}
+
+// TestConnAllGolden answers conn/all for every fixture under both policies
+// and compares the whole reply, byte for byte, with testdata/conn/.
+func TestConnAllGolden(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.conns"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(paths), 7)
+	policies := []struct {
+		name string
+		p    scrub.Policy
+	}{{"default", scrub.Default()}, {"unscrubbed", scrub.Unscrubbed()}}
+	for _, path := range paths {
+		name := strings.TrimSuffix(filepath.Base(path), ".conns")
+		for _, pol := range policies {
+			t.Run(name+"/"+pol.name, func(t *testing.T) {
+				reg, _, err := connstatetest.LoadFile(path)
+				require.NoError(t, err)
+				got := reply(t, connMux(t, reg, getinfo.WithPolicy(pol.p)), "conn/all")
+				golden.Compare(t, filepath.Join("..", "testdata", "conn", name+"."+pol.name+".reply"), []byte(got))
+
+				// The golden file must also be what format and scrub say, line by line.
+				var want []byte
+				for i, e := range reg.AppendEntries(nil) {
+					if i > 0 {
+						want = append(want, '\n')
+					}
+					want = format.AppendEntry(want, pol.p.Apply(e))
+				}
+				assert.Equal(t, replyFor("conn/all", string(want)), got)
+			})
+		}
+	}
+}
+
+// replyFor builds the reply tor's rules give a single key with value v.
+func replyFor(key, v string) string {
+	if !strings.Contains(v, "\n") {
+		return "250-" + key + "=" + v + "\r\n250 OK\r\n"
+	}
+	return "250+" + key + "=\r\n" + strings.ReplaceAll(v, "\n", "\r\n") + "\r\n.\r\n250 OK\r\n"
+}
+
+func TestConnAllShapeFollowsCount(t *testing.T) {
+	reg, _, err := connstatetest.Load(strings.NewReader(""))
+	require.NoError(t, err)
+	m := connMux(t, reg)
+	assert.Equal(t, "250-conn/all=\r\n250 OK\r\n", reply(t, m, "conn/all"), "no entries")
+
+	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt remote=198.51.100.7:1 read=4000 written=1000 age=42"))
+	require.NoError(t, err)
+	m = connMux(t, reg)
+	assert.Equal(t, "250-conn/all=23 0 0 0 0 IRt 4096 1024 42\r\n250 OK\r\n", reply(t, m, "conn/all"), "one entry")
+
+	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt age=42\nconn 24 IXt remote=127.0.0.1:5 lport=9051 read=7 age=1"))
+	require.NoError(t, err)
+	m = connMux(t, reg)
+	assert.Equal(t, "250+conn/all=\r\n23 0 0 0 0 IRt 0 0 42\r\n24 0 0 127.0.0.1:5 9051 IXt 7 0 1\r\n.\r\n250 OK\r\n", reply(t, m, "conn/all"), "two entries")
+}
+
+func TestConnKeys(t *testing.T) {
+	reg, _, err := connstatetest.LoadFile(filepath.Join(fixtureDir, "exit.conns"))
+	require.NoError(t, err)
+	m := connMux(t, reg)
+	found := []struct{ key, want string }{
+		{"conn/0/1", "1 0 0 127.0.0.1:39999 9051 IXt 4000 123456 86400"},
+		{"conn/300/40", "40 300 0 0 0 ORt 39936 1999872 " + uptime(t, reg, 0, 40)},
+		{"conn/301/42", "42 301 0 0 0 ORt 1024 2048 " + uptime(t, reg, 0, 42)},
+	}
+	for _, tt := range found {
+		got, err := m.Answer(nil, tt.key)
+		require.NoError(t, err, tt.key)
+		assert.Equal(t, tt.want, string(got), tt.key)
+	}
+	unknown := []string{
+		"conn/", "conn/all/", "conn/0", "conn/0/", "conn//1", "conn/0/0", "conn/00/1", "conn/0/01",
+		"conn/+0/1", "conn/-0/1", "conn/0/+1", "conn/0/1/", "conn/0/1/2", "conn/0/ 1", "conn/0/1 ",
+		"conn/0/18446744073709551616", "conn/18446744073709551616/1", "conn/0/99", "conn/300/1",
+		"conn/999/40", "conn/0/47", "conn/ALL", "Conn/all", "conn/*", "conn/0x1/1", "conn/0/1\x00",
+	}
+	for _, key := range unknown {
+		_, err := m.Answer(nil, key)
+		assert.ErrorIs(t, err, getinfo.ErrUnrecognized, "%q", key)
+		var gerr *getinfo.Error
+		require.True(t, errors.As(err, &gerr))
+		assert.Equal(t, 552, gerr.Code)
+	}
+	assert.Equal(t, "552 Unrecognized key \"conn/0/01\"\r\n", reply(t, m, "conn/0/1", "conn/0/01"))
+	assert.Equal(t, "250-conn/0/1=1 0 0 127.0.0.1:39999 9051 IXt 4000 123456 86400\r\n250-conn/0/1=1 0 0 127.0.0.1:39999 9051 IXt 4000 123456 86400\r\n250 OK\r\n",
+		reply(t, m, "conn/0/1", "conn/0/1"), "duplicates are answered twice")
+}
+
+func uptime(t *testing.T, reg *connstate.Registry, circ, conn uint64) string {
+	t.Helper()
+	e, ok := reg.LookupEntry(circ, conn)
+	require.True(t, ok)
+	return strconv.FormatUint(e.Uptime, 10)
+}
+
+// TestNoScrubbedEndpointLeaks builds a registry holding every flag
+// combination, with and without fingerprints, over IPv4 and IPv6, each
+// connection on a circuit, and checks that no address or port of a scrubbed
+// connection appears anywhere in any conn/all or conn/<circ>/<conn> reply.
+func TestNoScrubbedEndpointLeaks(t *testing.T) {
+	reg := connstate.NewRegistry()
+	fp := connstate.Fingerprint{0xAB, 0xCD, 0xEF}
+	type secret struct {
+		id    uint64
+		addr  string // the address as IP:PORT spells it, up to the colon before the port
+		ports []string
+	}
+	var secrets []secret
+	var shown []uint64
+	n := 0
+	for _, dir := range []connstate.Direction{connstate.Inbound, connstate.Outbound} {
+		for _, est := range []bool{false, true} {
+			for u := connstate.UsageClient; u <= connstate.UsageDirectory; u++ {
+				for _, net := range []connstate.Network{connstate.NetworkTor, connstate.NetworkOutside} {
+					for _, withFP := range []bool{false, true} {
+						if withFP && net != connstate.NetworkTor {
+							continue // Open refuses a fingerprint outside Tor; SetNotRelay covers that case below
+						}
+						for _, v6 := range []bool{false, true} {
+							n++
+							// Distinctive ports and addresses that no counter or ID can equal.
+							rport, lport := uint16(40000+n), uint16(50000+n)
+							addr := netip.AddrFrom4([4]byte{198, 51, 100, byte(n)})
+							spelt := addr.String() + ":"
+							if v6 {
+								addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0xde, 0xad, 14: 0xbe, 15: byte(n)})
+								spelt = "[" + addr.String() + "]:"
+							}
+							cfg := connstate.ConnConfig{Direction: dir, Usage: u, Network: net, Established: est,
+								Remote: netip.AddrPortFrom(addr, rport), LocalPort: lport}
+							if withFP {
+								cfg.Fingerprint = fp
+							}
+							c, err := reg.Open(cfg)
+							require.NoError(t, err)
+							c.AddRead(uint64(n))
+							circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
+							require.NoError(t, err)
+							_, err = circ.BindExit(c)
+							require.NoError(t, err)
+							if (net == connstate.NetworkTor && withFP) || u == connstate.UsageControl {
+								shown = append(shown, c.ID())
+								continue
+							}
+							secrets = append(secrets, secret{c.ID(), spelt, []string{strconv.Itoa(int(rport)), strconv.Itoa(int(lport))}})
+						}
+					}
+				}
+			}
+		}
+	}
+	// A relay that authenticated and was then found not to be one: scrubbed again.
+	c, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("[2001:db8:feed::99]:41999"), LocalPort: 51999})
+	require.NoError(t, err)
+	require.NoError(t, c.SetFingerprint(fp))
+	require.NoError(t, c.SetNotRelay())
+	secrets = append(secrets, secret{c.ID(), "[2001:db8:feed::99]:", []string{"41999", "51999"}})
+	require.Greater(t, len(secrets), 60)
+	require.NotEmpty(t, shown)
+
+	m := connMux(t, reg)
+	var replies []string
+	replies = append(replies, reply(t, m, "conn/all"))
+	for _, e := range reg.AppendEntries(nil) {
+		replies = append(replies, reply(t, m, fmt.Sprintf("conn/%d/%d", e.CircID, e.ConnID)))
+	}
+	all := strings.Join(replies, "")
+	for _, s := range secrets {
+		if strings.Contains(all, s.addr) {
+			t.Errorf("address %s of scrubbed connection %d appears in a reply", s.addr, s.id)
+		}
+		for _, line := range strings.Split(all, "\n") {
+			for _, field := range strings.Fields(strings.TrimPrefix(strings.TrimSuffix(line, "\r"), "250-conn/")) {
+				for _, p := range s.ports {
+					assert.NotEqual(t, p, field, "port of scrubbed connection %d as a field", s.id)
+					assert.False(t, strings.HasSuffix(field, ":"+p), "port of scrubbed connection %d in IP:PORT", s.id)
+				}
+			}
+		}
+	}
+	// And the shown ones really are shown: the test would pass vacuously otherwise.
+	unscrubbed := reply(t, connMux(t, reg, getinfo.WithPolicy(scrub.Unscrubbed())), "conn/all")
+	for _, s := range secrets {
+		if !strings.Contains(unscrubbed, s.addr) {
+			t.Errorf("unscrubbed reply lacks %s of connection %d", s.addr, s.id)
+		}
+	}
+	for _, id := range shown {
+		e, ok := reg.LookupEntry(0, id)
+		require.True(t, ok)
+		if !strings.Contains(all, " "+e.Remote.String()+" ") {
+			t.Errorf("connection %d should be shown as %s", id, e.Remote)
+		}
+	}
+}
+
+func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
+	reg, _, err := connstatetest.BusyRelay(5, 2000).Build()
+	require.NoError(t, err)
+	h := getinfo.NewConnHandler(reg)
+	buf, err := h.AppendInfo(nil, "conn/all")
+	require.NoError(t, err)
+	require.Greater(t, bytes.Count(buf, []byte("\n")), 9000)
+	allocs := testing.AllocsPerRun(10, func() {
+		buf, err = h.AppendInfo(buf[:0], "conn/all")
+	})
+	require.NoError(t, err)
+	assert.Zero(t, allocs)
+	one := testing.AllocsPerRun(100, func() { buf, _ = h.AppendInfo(buf[:0], "conn/7/12") })
+	assert.Zero(t, one)
+}
+
+func ExampleConnHandler() {
+	reg, _, err := connstatetest.Load(strings.NewReader(`
+conn 17 ORT fp=9695DFC35FFEB861329B9F1AB04C46397020CE31 remote=128.31.0.34:9101 lport=51622 read=1048576 written=524288 age=3600
+conn 23 IRt remote=198.51.100.7:50312 lport=9001 read=4000 written=1000 age=42
+circ 1041
+leg 1041 in 23 read=3000 written=1000
+leg 1041 out 17 read=1536 written=2560
+`))
+	if err != nil {
+		panic(err)
+	}
+	mux := getinfo.NewMux()
+	getinfo.NewConnHandler(reg).Register(mux) // scrub.Default()
+
+	var out bytes.Buffer
+	if err := getinfo.WriteReply(&out, mux, []string{"conn/all", "conn/1041/23"}); err != nil {
+		panic(err)
+	}
+	fmt.Print(strings.ReplaceAll(out.String(), "\r\n", "\n"))
+	// Output:
+	// 250+conn/all=
+	// 17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600
+	// 23 0 0 0 0 IRt 4096 1024 42
+	// 17 1041 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1536 2560 3600
+	// 23 1041 0 0 0 IRt 3072 1024 42
+	// .
+	// 250-conn/1041/23=23 1041 0 0 0 IRt 3072 1024 42
+	// 250 OK
+}

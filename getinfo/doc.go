@@ -1,0 +1,40 @@
+// Package getinfo answers tor control-port GETINFO keys for a relay.
+//
+// A [Handler] appends the value of one key to a byte slice. A [Mux] routes
+// keys to handlers, as tor's GETINFO table does: exact keys and prefix keys,
+// each with the description that info/names lists. [WriteReply] turns the
+// answers to one GETINFO command into a reply that is byte-exact with tor
+// 0.4.9.11, with the two departures below.
+//
+// # Replies
+//
+// Keys are answered in request order, duplicates repeated, each as
+// "250-key=value" or, when the value holds a CR or LF, as "250+key=" and a
+// data block; the reply ends with "250 OK". If any key is unrecognized, only
+// the 552 lines are sent. A handler that fails for another reason makes the
+// whole reply a single 551 line, and later keys are not evaluated. A handler's
+// own error text is never sent, since it may hold private data: see [Error],
+// [Unavailable] and [UnrecognizedWithText] for what is.
+//
+// # Departures from tor
+//
+// A key holding a control byte (a byte below 0x20 other than TAB, or 0x7F) is
+// echoed C-escaped wherever it is echoed, so that no reply line can be broken
+// and every reply has its end line; tor sends a key with a bare CR in a 552
+// data block that has no end line. Other keys are echoed exactly as sent,
+// quotes, backslashes, TAB and 8-bit bytes included, as tor does. See
+// [AppendEscapedKey].
+//
+// A value is never "(null)": tor writes "250-(null)" for a recognized key
+// that would need quoting, such as dir/status/a=b; WriteReply writes the key
+// and its value.
+//
+// # Concurrency
+//
+// A Mux is safe for concurrent use. Keys may be registered after serving has
+// begun: a sync.RWMutex guards the table, and it is held only to find a
+// handler, never while one runs, so a handler may register keys too. Handlers
+// must be safe for concurrent use, since one may answer many controllers at
+// once. WriteReply is safe for concurrent use as long as each call has its own
+// io.Writer.
+package getinfo

@@ -1,0 +1,5 @@
+//go:build !race
+
+package getinfo_test
+
+const raceEnabled = false
