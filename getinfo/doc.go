@@ -6,6 +6,25 @@
 // answers to one GETINFO command into a reply that is byte-exact with tor
 // 0.4.9.11, with the two departures below.
 //
+// # Keys
+//
+// The keys of the connection-information proposal, each registered by the
+// part of a relay that can answer it, so that a key whose source the host
+// did not configure stays unknown (552) and out of info/names:
+//
+//   - [ConnHandler]: conn/all and conn/<circ>/<conn>, scrubbed by a
+//     package scrub policy (fail-closed by default).
+//   - [Relay]: the bandwidth limits and relayed totals
+//     (info/relay/bw-limit, burst-limit, read-total, write-total, also as
+//     relay/*), and tor's traffic/read and traffic/written.
+//   - [Process]: uptimes (info/uptime-process, process/uptime, uptime;
+//     info/uptime-reset, process/uptime-reset), descriptors
+//     (info/descriptor-used, process/descriptors-used,
+//     info/descriptor-limit, process/descriptor-limit) and tor's
+//     process/pid, process/uid and process/user.
+//   - [HandleAuthorities]: ns/authority, from an [AuthoritySource].
+//   - [HandleNames]: info/names, listing every key the Mux holds when asked.
+//
 // # Replies
 //
 // Keys are answered in request order, duplicates repeated, each as

@@ -1,0 +1,180 @@
+package getinfo
+
+import (
+	"os"
+	"os/user"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/internal/procinfo"
+)
+
+// DefaultReservedDescriptors is how many descriptors tor keeps for itself
+// (its ULIMIT_BUFFER), subtracted from the soft limit in
+// process/descriptor-limit.
+const DefaultReservedDescriptors = 32
+
+// Process answers the process keys: uptimes, descriptor counts and limits,
+// pid, uid and user. The host reports resets (SIGHUP, or a controller's
+// SIGNAL RELOAD) with [Process.Reset].
+//
+// A Process is safe for concurrent use.
+type Process struct {
+	clock    connstate.Clock
+	start    time.Time // on clock
+	reserved uint64
+
+	mu        sync.Mutex
+	lastReset time.Time // on clock
+}
+
+// ProcessOption configures a [Process].
+type ProcessOption func(*Process)
+
+// WithProcessClock makes the uptimes read c instead of the real clock. Unless
+// [WithStartTime] is also given, the process then counts as started at c's
+// reading when [NewProcess] is called.
+func WithProcessClock(c connstate.Clock) ProcessOption {
+	return func(p *Process) { p.clock = c }
+}
+
+// WithStartTime sets when the process started, as read from the Process's
+// clock, instead of asking the operating system.
+func WithStartTime(t time.Time) ProcessOption {
+	return func(p *Process) { p.start = t }
+}
+
+// WithReservedDescriptors sets how many descriptors the host keeps back from
+// the soft limit (default [DefaultReservedDescriptors]).
+func WithReservedDescriptors(n uint64) ProcessOption {
+	return func(p *Process) { p.reserved = n }
+}
+
+// NewProcess returns a Process. With the real clock and no start time given,
+// the start is read from the operating system, so uptimes count from the
+// process's start, not from this call: /proc on Linux, the process table on
+// darwin, the creation time on Windows. Where the system cannot tell
+// (FreeBSD, others), the start is when conninfo was loaded.
+func NewProcess(opts ...ProcessOption) *Process {
+	p := &Process{reserved: DefaultReservedDescriptors}
+	for _, o := range opts {
+		o(p)
+	}
+	custom := p.clock != nil
+	if !custom {
+		p.clock = connstate.RealClock()
+	}
+	now := p.clock.Now()
+	if p.start.IsZero() {
+		p.start = now
+		if !custom {
+			p.start = osStart(now)
+		}
+	}
+	p.lastReset = p.start
+	return p
+}
+
+// osStart converts the OS's wall-clock start into a reading on now's
+// monotonic clock, so that uptimes never jump with the wall clock.
+func osStart(now time.Time) time.Time {
+	start, err := procinfo.StartTime()
+	if err != nil {
+		start = procinfo.Loaded()
+	}
+	return now.Add(-max(now.Sub(start), 0))
+}
+
+// Reset records a reset now: info/uptime-reset counts from here.
+func (p *Process) Reset() {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.lastReset = now
+}
+
+// Uptime returns the time since the process started.
+func (p *Process) Uptime() time.Duration { return max(p.clock.Now().Sub(p.start), 0) }
+
+// SinceReset returns the time since the last reset, or since the start if
+// there was none.
+func (p *Process) SinceReset() time.Duration {
+	p.mu.Lock()
+	last := p.lastReset
+	p.mu.Unlock()
+	return max(p.clock.Now().Sub(last), 0)
+}
+
+// Register mounts the process keys on m, under the proposal's names and
+// tor's. Descriptor keys are left out where the operating system cannot
+// count descriptors.
+func (p *Process) Register(m *Mux) {
+	seconds := func(d func() time.Duration) HandlerFunc {
+		return func(dst []byte, _ string) ([]byte, error) {
+			return strconv.AppendInt(dst, int64(d()/time.Second), 10), nil
+		}
+	}
+	uptime := seconds(p.Uptime)
+	m.Handle("info/uptime-process", "Seconds since the process started (proposal name).", uptime)
+	m.Handle("process/uptime", "Seconds since the process started (proposal 173 name).", uptime)
+	m.Handle("uptime", "Seconds since the process started.", uptime)
+	sinceReset := seconds(p.SinceReset)
+	m.Handle("info/uptime-reset", "Seconds since the process started or was last reset by SIGHUP or RELOAD (proposal name).", sinceReset)
+	m.Handle("process/uptime-reset", "Seconds since the process started or was last reset by SIGHUP or RELOAD (proposal 173 name).", sinceReset)
+
+	if _, err := procinfo.OpenDescriptors(); err == nil {
+		used := HandlerFunc(func(dst []byte, _ string) ([]byte, error) {
+			n, err := procinfo.OpenDescriptors()
+			if err != nil {
+				return dst, Unavailable("Open descriptors unknown")
+			}
+			return strconv.AppendInt(dst, int64(n), 10), nil
+		})
+		m.Handle("info/descriptor-used", "Number of file descriptors the process has open (proposal name).", used)
+		m.Handle("process/descriptors-used", "Number of file descriptors the process has open (proposal 173 name).", used)
+	}
+	if _, err := procinfo.DescriptorLimit(); err == nil {
+		m.Handle("info/descriptor-limit", "Soft limit on the process's file descriptors (proposal name).", p.limit(0))
+		m.Handle("process/descriptor-limit", "File descriptors available for connections: the soft limit less those held in reserve.", p.limit(p.reserved))
+	}
+
+	m.HandleFunc("process/pid", "Process ID of this process.", func(dst []byte, _ string) ([]byte, error) {
+		return strconv.AppendInt(dst, int64(os.Getpid()), 10), nil
+	})
+	m.HandleFunc("process/uid", "Effective user ID of this process, or -1 where there is none.", func(dst []byte, _ string) ([]byte, error) {
+		return strconv.AppendInt(dst, int64(os.Geteuid()), 10), nil
+	})
+	m.HandleFunc("process/user", "Name of the effective user of this process, empty when unknown.", func(dst []byte, _ string) ([]byte, error) {
+		return append(dst, userName()...), nil
+	})
+}
+
+// limit answers the soft descriptor limit less reserve, never below zero.
+func (p *Process) limit(reserve uint64) HandlerFunc {
+	return func(dst []byte, _ string) ([]byte, error) {
+		n, err := procinfo.DescriptorLimit()
+		if err != nil {
+			return dst, Unavailable("Descriptor limit unknown")
+		}
+		return strconv.AppendUint(dst, n-min(n, reserve), 10), nil
+	}
+}
+
+// userName looks up the effective user's name; "" when it cannot, as tor
+// answers process/user then.
+func userName() string {
+	uid := os.Geteuid()
+	if uid < 0 {
+		if u, err := user.Current(); err == nil {
+			return u.Username
+		}
+		return ""
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
