@@ -283,4 +283,3 @@ func (c *Consensus) AppendAuthorities(dst []byte) []byte {
 	}
 	return dst
 }
-
