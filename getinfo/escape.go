@@ -1,5 +1,7 @@
 package getinfo
 
+import "github.com/conninfo/conninfo/internal/cescape"
+
 // AppendEscapedKey appends key as a reply echoes it and returns the extended
 // slice. A key holding a control byte (below 0x20 other than TAB, or 0x7F) is
 // C-escaped as a whole, as tor's esc_for_log does but without the surrounding
@@ -13,23 +15,7 @@ func AppendEscapedKey(dst []byte, key string) []byte {
 	if !needsEscape(key) {
 		return append(dst, key...)
 	}
-	for i := 0; i < len(key); i++ {
-		switch c := key[i]; {
-		case c == '\\' || c == '"' || c == '\'':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20 || c >= 0x7f:
-			dst = append(dst, '\\', '0'+c>>6, '0'+(c>>3)&7, '0'+c&7)
-		default:
-			dst = append(dst, c)
-		}
-	}
-	return dst
+	return cescape.Append(dst, key)
 }
 
 // needsEscape reports whether s holds a byte that could break a reply line.
