@@ -1,0 +1,316 @@
+package controlport
+
+import (
+	"bufio"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/getinfo"
+)
+
+// conn is one controller's connection.
+type conn struct {
+	s  *Server
+	nc net.Conn
+	lr lineReader
+	bw *bufio.Writer
+	rc *connstate.Conn // the controller in the registry, if any
+
+	authed           bool
+	sentProtocolInfo bool
+	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
+	keys             []string
+}
+
+func (s *Server) newConn(nc net.Conn) *conn {
+	c := &conn{s: s, nc: nc}
+	rw := net.Conn(nc)
+	if s.cfg.Registry != nil {
+		if rc := s.register(nc); rc != nil {
+			c.rc = rc
+			rw = countingConn{Conn: nc, rc: rc}
+		}
+	}
+	c.lr.br = bufio.NewReaderSize(rw, 16<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{rw, s.cfg.WriteTimeout}, 32<<10)
+	return c
+}
+
+// register records a TCP controller in the registry as an 'IXt' connection.
+func (s *Server) register(nc net.Conn) *connstate.Conn {
+	remote, _ := nc.RemoteAddr().(*net.TCPAddr)
+	local, _ := nc.LocalAddr().(*net.TCPAddr)
+	if remote == nil || local == nil {
+		return nil
+	}
+	ap := remote.AddrPort()
+	rc, err := s.cfg.Registry.Open(connstate.ConnConfig{
+		Direction:   connstate.Inbound,
+		Usage:       connstate.UsageControl,
+		Network:     connstate.NetworkOutside,
+		Remote:      netip.AddrPortFrom(ap.Addr(), ap.Port()),
+		LocalPort:   uint16(local.Port),
+		Established: true,
+	})
+	if err != nil {
+		s.log.Warn("controlport: registering controller", "err", err)
+		return nil
+	}
+	return rc
+}
+
+// interrupt wakes a connection blocked reading, so that it ends after the
+// command it is answering.
+func (c *conn) interrupt() { c.nc.SetReadDeadline(time.Now()) }
+
+func (c *conn) serve() {
+	defer c.close()
+	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
+	for {
+		line, err := c.lr.readLine()
+		if errors.Is(err, errLineTooLong) {
+			c.reply("500 Line too long.")
+			c.flush()
+			return
+		}
+		if err != nil {
+			return // EOF, timeout before authenticating, or shutdown
+		}
+		if !c.authed && isHTTP(line) {
+			c.bw.WriteString(httpRefusal)
+			c.flush()
+			return
+		}
+		cmd, args := splitCommand(line)
+		if strings.HasPrefix(cmd, "+") && !c.skipData() {
+			return
+		}
+		keepOpen := c.dispatch(cmd, args)
+		if !keepOpen || !c.lr.buffered() {
+			if !c.flush() {
+				return
+			}
+		}
+		if !keepOpen {
+			return
+		}
+	}
+}
+
+// skipData reads and discards a multi-line command's data, up to its "."
+// line: no multi-line command is supported, but tor reads the data before
+// refusing. It reports whether the connection is still usable.
+func (c *conn) skipData() bool {
+	for {
+		line, err := c.lr.readLine()
+		if errors.Is(err, errLineTooLong) {
+			c.reply("500 Line too long.")
+			c.flush()
+			return false
+		}
+		if err != nil {
+			return false
+		}
+		if string(line) == "." || string(line) == ".\r" {
+			return true
+		}
+	}
+}
+
+func (c *conn) close() {
+	c.nc.Close()
+	if c.rc != nil {
+		c.rc.Close()
+	}
+}
+
+// flush sends what is buffered; false if the controller is gone or stuck.
+func (c *conn) flush() bool {
+	if err := c.bw.Flush(); err != nil {
+		c.s.log.Info("controlport: write", "remote", c.nc.RemoteAddr(), "err", err)
+		return false
+	}
+	return true
+}
+
+// reply writes one line, adding CR LF.
+func (c *conn) reply(line string) {
+	c.bw.WriteString(line)
+	c.bw.WriteString("\r\n")
+}
+
+// dispatch answers one command and reports whether the connection stays open.
+func (c *conn) dispatch(cmd, args string) bool {
+	upper := strings.ToUpper(cmd)
+	if !c.authed && !c.validBeforeAuth(upper) {
+		c.reply("514 Authentication required.")
+		return false
+	}
+	switch upper {
+	case "QUIT":
+		c.reply("250 closing connection")
+		return false
+	case "PROTOCOLINFO":
+		return c.protocolInfo(args)
+	case "AUTHCHALLENGE":
+		return c.authChallenge(cmd, args)
+	case "AUTHENTICATE":
+		return c.authenticate(cmd, args)
+	case "GETINFO":
+		c.keys = getinfo.AppendSplitKeys(c.keys[:0], args)
+		if err := getinfo.WriteReply(c.bw, c.s.cfg.Mux, c.keys); err != nil {
+			return false
+		}
+		return true
+	case "SETEVENTS":
+		return c.setEvents(args)
+	case "GETCONF":
+		return c.getConf(args)
+	case "USEFEATURE":
+		return c.useFeature(args)
+	case "SETROUTERPURPOSE":
+		c.reply("511 SETROUTERPURPOSE is obsolete.")
+		return true
+	}
+	c.reply(`510 Unrecognized command "` + cmd + `"`)
+	return true
+}
+
+// validBeforeAuth is tor's list of commands allowed before authentication.
+func (c *conn) validBeforeAuth(upper string) bool {
+	switch upper {
+	case "AUTHENTICATE", "QUIT":
+		return true
+	case "PROTOCOLINFO":
+		return !c.sentProtocolInfo && c.clientHash == nil
+	case "AUTHCHALLENGE":
+		return c.clientHash == nil
+	}
+	return false
+}
+
+// authChallenge answers AUTHCHALLENGE SAFECOOKIE <nonce>, checking in tor's
+// order; every failure but a parse error closes the connection.
+func (c *conn) authChallenge(cmd, raw string) bool {
+	a, err := parseArgs(raw, 1)
+	if err != nil {
+		c.reply("512 Bad arguments to " + cmd + ": " + err.Error())
+		return true
+	}
+	switch {
+	case !strings.EqualFold(a.positional[0], "SAFECOOKIE"):
+		c.reply("513 AUTHCHALLENGE only supports SAFECOOKIE authentication")
+		return false
+	case c.s.cookie == nil:
+		c.reply("515 Cookie authentication is disabled")
+		return false
+	case len(a.kwargs) != 1:
+		c.reply("512 Wrong number of arguments for AUTHCHALLENGE")
+		return false
+	case a.kwargs[0].key != "":
+		c.reply("512 AUTHCHALLENGE does not accept keyword arguments.")
+		return false
+	}
+	clientNonce := []byte(a.kwargs[0].value)
+	if !strings.Contains(raw, `"`) {
+		var err error
+		if clientNonce, err = hex.DecodeString(a.kwargs[0].value); err != nil {
+			c.reply("513 Invalid base16 client nonce")
+			return false
+		}
+	}
+	serverNonce := make([]byte, 32)
+	rand.Read(serverNonce)
+	serverHash := safeCookieHash(serverToControllerKey, c.s.cookie, clientNonce, serverNonce)
+	c.clientHash = safeCookieHash(controllerToServerKey, c.s.cookie, clientNonce, serverNonce)
+	c.reply("250 AUTHCHALLENGE SERVERHASH=" + strings.ToUpper(hex.EncodeToString(serverHash)) +
+		" SERVERNONCE=" + strings.ToUpper(hex.EncodeToString(serverNonce)))
+	return true
+}
+
+const invalidHex = "551 Invalid hexadecimal encoding.  Maybe you tried a plain text password?  If so, the standard requires that you put it in double quotes."
+
+// authenticate answers AUTHENTICATE [secret], as tor chooses between the
+// methods and words its failures. Every failure but a parse error closes
+// the connection, even an authenticated one.
+func (c *conn) authenticate(cmd, raw string) bool {
+	a, err := parseArgs(raw, 0)
+	if err != nil {
+		c.reply("512 Bad arguments to " + cmd + ": " + err.Error())
+		return true
+	}
+	var secret []byte
+	quoted := strings.Contains(raw, `"`)
+	switch {
+	case len(a.kwargs) > 1:
+		c.reply("512 Too many arguments to AUTHENTICATE.")
+		return false
+	case len(a.kwargs) == 1 && a.kwargs[0].key != "":
+		c.reply("512 AUTHENTICATE does not accept keyword arguments.")
+		return false
+	case len(a.kwargs) == 1 && quoted:
+		secret = []byte(a.kwargs[0].value)
+	case len(a.kwargs) == 1:
+		if secret, err = hex.DecodeString(a.kwargs[0].value); err != nil {
+			c.reply(invalidHex)
+			return false
+		}
+	}
+	if reason := c.checkSecret(secret, quoted); reason != "" {
+		c.reply("515 Authentication failed: " + reason)
+		return false
+	}
+	c.authed = true
+	c.nc.SetReadDeadline(time.Time{})
+	c.reply("250 OK")
+	return true
+}
+
+// checkSecret returns "" if secret authenticates, or tor's reason why not.
+func (c *conn) checkSecret(secret []byte, quoted bool) string {
+	s := c.s
+	if c.clientHash != nil {
+		switch {
+		case len(secret) != len(c.clientHash):
+			return "Wrong length for safe cookie response."
+		case subtle.ConstantTimeCompare(secret, c.clientHash) != 1:
+			return "Safe cookie response did not match expected value."
+		}
+		return ""
+	}
+	if s.cfg.NullAuth {
+		return ""
+	}
+	cookieReason := ""
+	if s.cookie != nil {
+		switch {
+		case len(secret) != CookieLen:
+			cookieReason = "Wrong length on authentication cookie."
+		case subtle.ConstantTimeCompare(secret, s.cookie) != 1:
+			cookieReason = "Authentication cookie did not match expected value."
+		default:
+			return ""
+		}
+	}
+	for _, p := range s.passwords {
+		if p.Matches(secret) {
+			return ""
+		}
+	}
+	switch {
+	case s.cookie != nil && len(s.passwords) > 0:
+		return "Password did not match HashedControlPassword *or* authentication cookie."
+	case len(s.passwords) > 0 && !quoted:
+		return "Password did not match HashedControlPassword value from configuration. Maybe you tried a plain text password? If so, the standard requires that you put it in double quotes."
+	case len(s.passwords) > 0:
+		return "Password did not match HashedControlPassword value from configuration"
+	}
+	return cookieReason
+}
