@@ -2,6 +2,7 @@ package consensus
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -64,10 +65,11 @@ const timeLayout = "2006-01-02 15:04:05"
 func Parse(r io.Reader) (*Consensus, error) {
 	p := parser{sc: bufio.NewScanner(r)}
 	p.sc.Buffer(make([]byte, 0, 4096), maxLine)
+	p.sc.Split(p.splitLines)
 	c, err := p.parse()
 	if err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, fmt.Errorf("%w: line %d: longer than %d bytes", ErrMalformed, p.n+1, maxLine)
+			return nil, fmt.Errorf("%w: line %d: %d bytes or more", ErrMalformed, p.n+1, maxLine)
 		}
 		if errors.Is(err, ErrMalformed) {
 			return nil, err
@@ -78,9 +80,24 @@ func Parse(r io.Reader) (*Consensus, error) {
 }
 
 type parser struct {
-	sc   *bufio.Scanner
-	n    int    // number of the current line
-	line string // the current line
+	sc      *bufio.Scanner
+	n       int    // number of the current line
+	line    string // the current line
+	partial bool   // the input ended inside a line
+}
+
+// splitLines splits at LF only, keeping any CR for the parser to refuse
+// (bufio.ScanLines would drop one before the LF). A last line without its
+// LF is not returned: the input ended or failed inside it, and parse
+// reports which.
+func (p *parser) splitLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return i + 1, data[:i], nil
+	}
+	if atEOF && len(data) > 0 {
+		p.partial = true
+	}
+	return 0, nil, nil
 }
 
 func (p *parser) next() bool {
@@ -99,7 +116,7 @@ func (p *parser) errorf(format string, args ...any) error {
 func (p *parser) parse() (*Consensus, error) {
 	c := &Consensus{}
 	if !p.next() {
-		if err := p.sc.Err(); err != nil {
+		if err := p.endErr(); err != nil {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: empty document", ErrMalformed)
@@ -115,13 +132,14 @@ func (p *parser) parse() (*Consensus, error) {
 	// The header runs to the first r line.
 	var sawStatus bool
 	var entry *RouterStatus
+	var entryLine int // where entry's r line is
 	var text strings.Builder
 	finish := func() error {
 		if entry == nil {
 			return nil
 		}
 		if entry.Flags == nil {
-			return p.errorf("entry for %s has no s line", entry.Nickname)
+			return fmt.Errorf("%w: line %d: entry for %s has no s line", ErrMalformed, entryLine, entry.Nickname)
 		}
 		entry.Text = text.String()
 		c.Routers = append(c.Routers, *entry)
@@ -133,7 +151,10 @@ func (p *parser) parse() (*Consensus, error) {
 		if strings.ContainsAny(p.line, "\r\x00") {
 			return nil, p.errorf("holds a CR or NUL byte")
 		}
-		keyword, args, _ := strings.Cut(p.line, " ")
+		keyword, args := p.line, ""
+		if i := strings.IndexAny(p.line, " \t"); i >= 0 {
+			keyword, args = p.line[:i], p.line[i+1:]
+		}
 		if entry == nil && keyword != "r" && keyword != "directory-footer" {
 			if err := p.header(c, keyword, args, &sawStatus); err != nil {
 				return nil, err
@@ -157,7 +178,7 @@ func (p *parser) parse() (*Consensus, error) {
 			if err != nil {
 				return nil, err
 			}
-			entry = &rs
+			entry, entryLine = &rs, p.n
 		case "s":
 			if entry.Flags != nil {
 				return nil, p.errorf("second s line for %s", entry.Nickname)
@@ -170,10 +191,22 @@ func (p *parser) parse() (*Consensus, error) {
 		text.WriteString(p.line)
 		text.WriteByte('\n')
 	}
-	if err := p.sc.Err(); err != nil {
+	if err := p.endErr(); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%w: truncated after line %d: no directory-footer", ErrMalformed, p.n)
+}
+
+// endErr explains why the lines ran out: a read error, a last line cut
+// short, or nil for a clean end.
+func (p *parser) endErr() error {
+	if err := p.sc.Err(); err != nil {
+		return err
+	}
+	if p.partial {
+		return fmt.Errorf("%w: line %d: no newline at the end of the document", ErrMalformed, p.n+1)
+	}
+	return nil
 }
 
 // header checks the header lines conninfo relies on; others pass unread.
