@@ -24,6 +24,9 @@ type lineReader struct {
 // readLine returns the next line without its LF (a CR before the LF stays:
 // command splitting treats it as whitespace, as tor does).
 func (r *lineReader) readLine() ([]byte, error) {
+	if cap(r.line) > 64<<10 {
+		r.line = nil // do not keep a huge line's memory for the connection's life
+	}
 	r.line = r.line[:0]
 	tooLong := false
 	for {
@@ -33,7 +36,7 @@ func (r *lineReader) readLine() ([]byte, error) {
 				tooLong = true
 				r.line = r.line[:0]
 			} else {
-				r.line = append(r.line, chunk...)
+				r.line = appendDoubling(r.line, chunk)
 			}
 		}
 		switch {
@@ -78,4 +81,16 @@ func cutNUL(s string) string {
 		}
 	}
 	return s
+}
+
+// appendDoubling appends, doubling the capacity when it runs out: for long
+// lines, append's gentler growth past 256 bytes would copy a line several
+// times over.
+func appendDoubling(dst, src []byte) []byte {
+	if len(dst)+len(src) > cap(dst) {
+		grown := make([]byte, len(dst), max(2*cap(dst), len(dst)+len(src), 512))
+		copy(grown, dst)
+		dst = grown
+	}
+	return append(dst, src...)
 }

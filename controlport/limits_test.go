@@ -1,0 +1,336 @@
+package controlport_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/getinfo"
+)
+
+func TestLineLengthLimit(t *testing.T) {
+	s := cookieServer(t)
+	// A line of MaxLineLength-1 bytes with its CR LF is read: "GETINFO " and one long key.
+	key := strings.Repeat("k", controlport.MaxLineLength-1-len("GETINFO \r\n"))
+	c := s.dial(t)
+	s.authenticate(t, c)
+	send(t, c, "GETINFO "+key+"\r\n")
+	expect(t, c, `552 Unrecognized key "`+key+"\"\r\n")
+	expectOpen(t, c)
+
+	for _, authed := range []bool{true, false} {
+		c := s.dial(t)
+		if authed {
+			s.authenticate(t, c)
+		}
+		send(t, c, "GETINFO "+key+"k\r\n")
+		expect(t, c, "500 Line too long.\r\n")
+		expectClosed(t, c)
+	}
+}
+
+// A line without its LF gets no answer, however long, until the LF comes.
+func TestLongLineWaitsForLF(t *testing.T) {
+	s := cookieServer(t)
+	c := s.dial(t)
+	s.authenticate(t, c)
+	send(t, c, "GETINFO "+strings.Repeat("c", controlport.MaxLineLength))
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	n, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "no reply before the LF, got %d bytes, %v", n, err)
+	send(t, c, "\r\n")
+	expect(t, c, "500 Line too long.\r\n")
+	expectClosed(t, c)
+}
+
+// An over-long line is discarded as it arrives: what the server allocates
+// for a 16 MiB line is no more than for a line just over the limit.
+func TestHugeLineMemory(t *testing.T) {
+	s := cookieServer(t)
+	chunk := strings.Repeat("x", 64<<10)
+	allocated := func(size int) uint64 {
+		c := s.dial(t)
+		s.authenticate(t, c)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		w := bufio.NewWriter(c)
+		w.WriteString("GETINFO ")
+		for range size / len(chunk) {
+			w.WriteString(chunk)
+		}
+		w.WriteString("\r\n")
+		require.NoError(t, w.Flush())
+		expect(t, c, "500 Line too long.\r\n")
+		expectClosed(t, c)
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small := allocated(controlport.MaxLineLength + len(chunk))
+	huge := allocated(16 << 20)
+	t.Logf("allocated for a %d-byte line: %d bytes; for a 16 MiB line: %d bytes", controlport.MaxLineLength+len(chunk), small, huge)
+	assert.Less(t, huge, small+(1<<20), "memory must not grow with the line")
+}
+
+func TestPipelinedInOrder(t *testing.T) {
+	m := getinfo.NewMux()
+	m.HandlePrefixFunc("echo/", "Echoes.", func(dst []byte, key string) ([]byte, error) { return append(dst, key[5:]...), nil })
+	s := startServer(t, controlport.Config{Mux: m, NullAuth: true})
+	c := s.dial(t)
+	const n = 10000
+	go func() {
+		w := bufio.NewWriter(c)
+		fmt.Fprintf(w, "AUTHENTICATE\r\n")
+		for i := range n {
+			fmt.Fprintf(w, "GETINFO echo/%d\r\n", i)
+		}
+		w.Flush()
+	}()
+	r := bufio.NewReader(c)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(30*time.Second)))
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "250 OK\r\n", line)
+	for i := range n {
+		want := fmt.Sprintf("250-echo/%d=%d\r\n", i, i)
+		line, err := r.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, want, line)
+		line, err = r.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "250 OK\r\n", line)
+	}
+}
+
+func TestMaxControllers(t *testing.T) {
+	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 2})
+	a, b := s.dial(t), s.dial(t)
+	for _, c := range []net.Conn{a, b} {
+		send(t, c, "AUTHENTICATE\r\n")
+		expect(t, c, "250 OK\r\n")
+	}
+	extra := s.dial(t)
+	expectClosed(t, extra)
+	for _, c := range []net.Conn{a, b} {
+		send(t, c, "GETINFO uptime\r\n")
+		expect(t, c, "250-uptime=79\r\n250 OK\r\n")
+	}
+	expectOpen(t, a)
+	require.Eventually(t, func() bool {
+		c, err := net.Dial("tcp", s.addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		send(t, c, "AUTHENTICATE\r\n")
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 8)
+		n, _ := c.Read(buf)
+		return string(buf[:n]) == "250 OK\r\n"
+	}, 5*time.Second, 10*time.Millisecond, "a freed place is given to the next controller")
+}
+
+func TestAuthTimeout(t *testing.T) {
+	s := startServer(t, controlport.Config{NullAuth: true, AuthTimeout: 100 * time.Millisecond})
+	idle := s.dial(t)
+	expectClosed(t, idle)
+
+	// An authenticated controller may stay idle.
+	c := s.dial(t)
+	send(t, c, "AUTHENTICATE\r\n")
+	expect(t, c, "250 OK\r\n")
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	require.True(t, errors.As(err, &ne) && ne.Timeout(), "authenticated connection closed: %v", err)
+	expectOpen(t, c)
+}
+
+// A controller that asks and never reads is cut off after WriteTimeout;
+// the others are served meanwhile.
+func TestControllerThatNeverReads(t *testing.T) {
+	reg := connstate.NewRegistry()
+	big := strings.Repeat("v", 1<<20)
+	m := getinfo.NewMux()
+	m.HandleFunc("big", "A megabyte.", func(dst []byte, _ string) ([]byte, error) { return append(dst, big...), nil })
+	m.HandleFunc("small", "A byte.", func(dst []byte, _ string) ([]byte, error) { return append(dst, '1'), nil })
+	s := startServer(t, controlport.Config{Mux: m, NullAuth: true, WriteTimeout: 200 * time.Millisecond, Registry: reg})
+
+	stuck := s.dial(t)
+	send(t, stuck, "AUTHENTICATE\r\n")
+	expect(t, stuck, "250 OK\r\n")
+	go func() {
+		for range 64 {
+			if _, err := stuck.Write([]byte("GETINFO big\r\n")); err != nil {
+				return
+			}
+		}
+	}()
+
+	other := s.dial(t)
+	send(t, other, "AUTHENTICATE\r\nGETINFO small\r\n")
+	expect(t, other, "250 OK\r\n250-small=1\r\n250 OK\r\n")
+
+	require.Eventually(t, func() bool {
+		n, _ := reg.Counts()
+		return n == 1 // only "other" is left
+	}, 10*time.Second, 10*time.Millisecond, "the stuck controller is disconnected")
+	expectOpen(t, other)
+}
+
+func TestShutdownWaitsForTheCommandInFlight(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	m := getinfo.NewMux()
+	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
+		close(started)
+		<-release
+		return append(dst, "done"...), nil
+	})
+	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	require.NoError(t, err)
+	l, err := srv.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	c, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	idle, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer idle.Close()
+	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\n")
+	<-started
+
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	require.ErrorIs(t, <-served, controlport.ErrServerClosed)
+	expectClosed(t, idle)
+	_, err = net.Dial("tcp", l.Addr().String())
+	require.Error(t, err, "no longer accepting")
+
+	close(release)
+	expect(t, c, "250 OK\r\n250-slow=done\r\n250 OK\r\n")
+	expectClosed(t, c)
+	require.NoError(t, <-shut)
+}
+
+func TestShutdownDeadline(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	m := getinfo.NewMux()
+	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
+		close(started)
+		<-release
+		return dst, nil
+	})
+	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	require.NoError(t, err)
+	l, err := srv.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(l)
+	c, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\n")
+	<-started
+
+	ctx, cancel := context.WithCancel(context.Background())
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	cancel()
+	close(release) // let the handler return so the goroutine can end
+	require.ErrorIs(t, <-shut, context.Canceled)
+	require.NoError(t, srv.Close())
+}
+
+func TestControllersAreRegistered(t *testing.T) {
+	reg := connstate.NewRegistry()
+	s := startServer(t, controlport.Config{NullAuth: true, Registry: reg})
+	c := s.dial(t)
+	send(t, c, "AUTHENTICATE\r\n")
+	expect(t, c, "250 OK\r\n")
+	entries := reg.AppendEntries(nil)
+	require.Len(t, entries, 1)
+	e := entries[0]
+	assert.Equal(t, "IXt", e.Flags.String())
+	assert.Equal(t, c.LocalAddr().String(), e.Remote.String())
+	assert.Equal(t, uint64(len("AUTHENTICATE\r\n")), e.Read)
+	assert.Equal(t, uint64(len("250 OK\r\n")), e.Written)
+	expectOpen(t, c)
+	require.Eventually(t, func() bool { n, _ := reg.Counts(); return n == 0 }, 5*time.Second, 5*time.Millisecond)
+	tot := reg.Totals()
+	assert.Zero(t, tot.TrafficRead, "control connections are not traffic")
+}
+
+func TestListen(t *testing.T) {
+	srv, err := controlport.New(controlport.Config{Mux: getinfo.NewMux(), NullAuth: true})
+	require.NoError(t, err)
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0", "192.0.2.1:9051", "example.org:9051"} {
+		_, err := srv.Listen("tcp", addr)
+		assert.ErrorContains(t, err, "not a loopback address", addr)
+	}
+	_, err = srv.Listen("udp", "127.0.0.1:0")
+	assert.ErrorContains(t, err, `network "udp"`)
+	l, err := srv.Listen("tcp", "localhost:0")
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+
+	if runtime.GOOS == "windows" {
+		return
+	}
+	path := filepath.Join(t.TempDir(), "control.sock")
+	l, err = srv.Listen("unix", path)
+	require.NoError(t, err)
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	var wg sync.WaitGroup
+	wg.Go(func() { srv.Serve(l) })
+	c, err := net.Dial("unix", path)
+	require.NoError(t, err)
+	send(t, c, "AUTHENTICATE\r\nGETINFO version\r\n")
+	expect(t, c, "250 OK\r\n250-version="+controlport.DefaultVersion+"\r\n250 OK\r\n")
+	c.Close()
+	require.NoError(t, srv.Shutdown(context.Background()))
+	wg.Wait()
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  controlport.Config
+		want string
+	}{
+		{"no mux", controlport.Config{NullAuth: true}, "no Mux"},
+		{"no method", controlport.Config{Mux: getinfo.NewMux()}, "no authentication method"},
+		{"null with password", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, HashedPasswords: []string{torHash}}, "NullAuth excludes"},
+		{"bad hash", controlport.Config{Mux: getinfo.NewMux(), HashedPasswords: []string{"password"}}, "invalid hashed password"},
+		{"negative limit", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, MaxControllers: -1}, "negative limit"},
+		{"cookie dir missing", controlport.Config{Mux: getinfo.NewMux(), CookieFile: "/nonexistent/dir/cookie"}, "cookie file"},
+	}
+	for _, tt := range tests {
+		_, err := controlport.New(tt.cfg)
+		assert.ErrorContains(t, err, tt.want, tt.name)
+	}
+	m := getinfo.NewMux()
+	m.HandleFunc("version", "Taken.", func(dst []byte, _ string) ([]byte, error) { return dst, nil })
+	_, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	assert.ErrorIs(t, err, controlport.ErrConfig, "a Mux already answering version")
+}
