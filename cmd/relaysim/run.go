@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
+	"github.com/conninfo/conninfo/consensus"
+	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/getinfo"
+)
+
+// cachedConsensus answers ns/authority: the consensus of testdata, so that
+// controllers see the real directory authorities.
+//
+//go:embed cached-consensus
+var cachedConsensus string
+
+// version is what relaysim reports: a tor version, as stem expects.
+const version = "0.4.9.11 (conninfo-relaysim)"
+
+type options struct {
+	control    string
+	auth       string
+	cookieFile string
+	password   string
+	conns      int
+	duration   time.Duration
+	fixture    string
+	quiet      bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("relaysim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.control, "control", "127.0.0.1:9051", "control port `address` (port 0 picks a free one)")
+	fs.StringVar(&o.auth, "auth", "cookie", "authentication `method`: cookie, password or null")
+	fs.StringVar(&o.cookieFile, "cookie-file", "", "cookie file `path` (default: in a new temporary directory)")
+	fs.StringVar(&o.password, "password", "", "the `secret` for -auth password")
+	fs.IntVar(&o.conns, "conns", 200, "connections held open (up to 9000)")
+	fs.DurationVar(&o.duration, "duration", 0, "run this long, then exit (0: until interrupted)")
+	fs.StringVar(&o.fixture, "fixture", "", "serve this fixture `file`'s state instead of simulating")
+	fs.BoolVar(&o.quiet, "quiet", false, "no live view")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case o.auth != "cookie" && o.auth != "password" && o.auth != "null":
+		return o, fmt.Errorf("-auth %q: want cookie, password or null", o.auth)
+	case o.auth == "password" && o.password == "":
+		return o, errors.New("-auth password needs -password")
+	case o.auth != "password" && o.password != "":
+		return o, errors.New("-password needs -auth password")
+	case o.auth != "cookie" && o.cookieFile != "":
+		return o, errors.New("-cookie-file needs -auth cookie")
+	case o.conns < 0 || o.conns > maxConns:
+		return o, fmt.Errorf("-conns %d: want 0 to %d", o.conns, maxConns)
+	case o.duration < 0:
+		return o, fmt.Errorf("-duration %v: want 0 or more", o.duration)
+	}
+	return o, nil
+}
+
+// run is the whole program, so that tests can run it in-process.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if o.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.duration)
+		defer cancel()
+	}
+
+	var reg *connstate.Registry
+	var sim *simulation
+	if o.fixture != "" {
+		if reg, _, err = connstatetest.LoadFile(o.fixture); err != nil {
+			return err
+		}
+	} else {
+		reg = connstate.NewRegistry()
+		if sim, err = newSimulation(reg, o.conns); err != nil {
+			return err
+		}
+		defer sim.close()
+	}
+
+	mux := getinfo.NewMux()
+	getinfo.NewConnHandler(reg).Register(mux)
+	getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }, Totals: reg.Totals}.Register(mux)
+	proc := getinfo.NewProcess()
+	proc.Register(mux)
+	auth, err := consensus.Parse(strings.NewReader(cachedConsensus))
+	if err != nil {
+		return fmt.Errorf("embedded consensus: %w", err)
+	}
+	getinfo.HandleAuthorities(mux, staticAuthorities{auth})
+	getinfo.HandleNames(mux)
+
+	cfg := controlport.Config{Mux: mux, Version: version}
+	if sim != nil {
+		cfg.Registry = reg // the controllers' own connections show as IXt
+	}
+	switch o.auth {
+	case "cookie":
+		if o.cookieFile == "" {
+			dir, err := os.MkdirTemp("", "relaysim-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			o.cookieFile = filepath.Join(dir, "control_auth_cookie")
+		}
+		cfg.CookieFile = o.cookieFile
+	case "password":
+		cfg.HashedPasswords = []string{controlport.HashPassword(o.password)}
+	case "null":
+		cfg.NullAuth = true
+	}
+	srv, err := controlport.New(cfg)
+	if err != nil {
+		return err
+	}
+	l, err := srv.Listen("tcp", o.control)
+	if err != nil {
+		return err
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	fmt.Fprintf(stdout, "relaysim: control port %s\n", l.Addr())
+	switch o.auth {
+	case "cookie":
+		fmt.Fprintf(stdout, "relaysim: cookie file %s\n", srv.CookieFile())
+	case "password":
+		fmt.Fprintf(stdout, "relaysim: password authentication\n")
+	case "null":
+		fmt.Fprintf(stdout, "relaysim: no authentication (null)\n")
+	}
+	if sim != nil {
+		fmt.Fprintf(stdout, "relaysim: ORPort %s, DirPort %s, holding %d connections\n", sim.orAddr(), sim.dirAddr(), o.conns)
+		go sim.run(ctx)
+	} else {
+		fmt.Fprintf(stdout, "relaysim: serving fixture %s\n", o.fixture)
+	}
+
+	if !o.quiet {
+		go liveView(ctx, stdout, reg, proc)
+	}
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		srv.Close()
+	}
+	if serveErr == nil {
+		serveErr = <-served
+	}
+	if sim != nil {
+		sim.close()
+	}
+	fmt.Fprintln(stdout, "relaysim: stopped")
+	if errors.Is(serveErr, controlport.ErrServerClosed) {
+		return nil
+	}
+	return serveErr
+}
+
+// bandwidth is the simulated relay's configuration.
+var bandwidth = getinfo.Bandwidth{Rate: 5 << 20, Burst: 10 << 20, RelayRate: 2 << 20, RelayBurst: 4 << 20}
+
+// staticAuthorities answers ns/authority from a parsed consensus.
+type staticAuthorities struct{ c *consensus.Consensus }
+
+func (s staticAuthorities) AppendAuthorities(dst []byte) ([]byte, error) {
+	return s.c.AppendAuthorities(dst), nil
+}
+
+// loopback is the only address relaysim ever uses.
+var loopback = net.IPv4(127, 0, 0, 1)
