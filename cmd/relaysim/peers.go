@@ -39,14 +39,27 @@ func (s *simulation) chance(percent int) bool {
 	return s.rng.IntN(100) < percent
 }
 
-// client is a simulated Tor client (or, with fp, a peer relay) that
-// connects to our ORPort and sends cells on a circuit or two. A stuck one
-// never finishes its handshake. It stops when its connection dies.
-func (s *simulation) client(fp *connstate.Fingerprint, stuck bool) {
-	c, err := net.Dial("tcp", s.orL.Addr().String())
+// dialIn connects a simulated peer to one of our listeners and records it
+// as pending until our end registers it. The lock is held across the dial,
+// so that our end, which may accept before Dial returns, finds the record.
+func (s *simulation) dialIn(l net.Listener, kind linkKind) (net.Conn, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := dialer.Dial("tcp", l.Addr().String())
 	if err != nil {
-		return
+		return nil, false
 	}
+	s.pending[c.LocalAddr().String()] = kind
+	return c, true
+}
+
+// dialer bounds a dial made under the simulation's lock.
+var dialer = net.Dialer{Timeout: 2 * time.Second}
+
+// client is a simulated Tor client (or, with fp, a peer relay) on its end
+// of a connection to our ORPort, sending cells on a circuit or two. A stuck
+// one never finishes its handshake. It stops when the connection dies.
+func (s *simulation) client(c net.Conn, fp *connstate.Fingerprint, stuck bool) {
 	defer c.Close()
 	if stuck {
 		io.Copy(io.Discard, c) // until we give up on it and close
@@ -95,11 +108,7 @@ func (s *simulation) client(fp *connstate.Fingerprint, stuck bool) {
 
 // dirRequest fetches a document from our DirPort, as a client's directory
 // request does, slowly enough to be seen.
-func (s *simulation) dirRequest() {
-	c, err := net.Dial("tcp", s.dirL.Addr().String())
-	if err != nil {
-		return
-	}
+func (s *simulation) dirRequest(c net.Conn) {
 	defer c.Close()
 	if _, err := io.WriteString(c, "GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n\r\n"); err != nil {
 		return
@@ -110,7 +119,7 @@ func (s *simulation) dirRequest() {
 // serveDirPort answers a directory request with a few kilobytes over a few
 // seconds: an 'IDt' connection.
 func (s *simulation) serveDirPort(nc net.Conn) {
-	l, err := s.register(kindDir, nc, connstate.ConnConfig{
+	l, err := s.register(s.claim(nc, kindDir), nc, connstate.ConnConfig{
 		Direction: connstate.Inbound, Usage: connstate.UsageDirectory, Network: connstate.NetworkOutside, Established: true,
 	})
 	if err != nil {
@@ -141,11 +150,10 @@ func (s *simulation) serveDirPort(nc net.Conn) {
 // opening what is missing and closing a few at random, so that uptimes
 // vary and closed connections' bytes land in the totals.
 func (s *simulation) churn() {
-	counts := map[linkKind]int{}
 	var victims []*link
+	counts := map[linkKind]int{}
 	s.mu.Lock()
 	for l := range s.links {
-		counts[l.kind]++
 		switch {
 		case l.stalled && s.rng.IntN(20) == 0:
 			victims = append(victims, l) // give up on a peer that never answered
@@ -154,6 +162,12 @@ func (s *simulation) churn() {
 		case (l.kind == kindClient || l.kind == kindRelayOut) && s.rng.IntN(200) == 0:
 			victims = append(victims, l)
 		}
+	}
+	for k, n := range s.counts {
+		counts[k] = n
+	}
+	for _, k := range s.pending {
+		counts[k]++
 	}
 	s.mu.Unlock()
 	for _, l := range victims {
@@ -167,14 +181,18 @@ func (s *simulation) churn() {
 		return min(max(s.target*share/100-counts[kind], 0), batch)
 	}
 	for range want(kindClient, shareClients) {
-		stuck := s.chance(8)
-		s.goroutine(func() { s.client(nil, stuck) })
+		if c, ok := s.dialIn(s.orL, kindClient); ok {
+			stuck := s.chance(8)
+			s.goroutine(func() { s.client(c, nil, stuck) })
+		}
 	}
 	for range want(kindRelayIn, shareRelayIn) {
-		s.mu.Lock()
-		fp := s.peers[s.rng.IntN(len(s.peers))].fp
-		s.mu.Unlock()
-		s.goroutine(func() { s.client(&fp, false) })
+		if c, ok := s.dialIn(s.orL, kindRelayIn); ok {
+			s.mu.Lock()
+			fp := s.peers[s.rng.IntN(len(s.peers))].fp
+			s.mu.Unlock()
+			s.goroutine(func() { s.client(c, &fp, false) })
+		}
 	}
 	for i := range want(kindRelayOut, shareRelayOut) {
 		stalled := i == 0 && s.chance(30)
@@ -184,11 +202,13 @@ func (s *simulation) churn() {
 			addr = s.peers[s.rng.IntN(len(s.peers))].l.Addr().String()
 			s.mu.Unlock()
 		}
-		s.goroutine(func() { s.dialRelay(addr, stalled) })
+		s.dialRelay(addr, stalled)
 	}
 	for range want(kindDir, shareDir) {
 		if s.chance(50) {
-			s.goroutine(s.dirRequest)
+			if c, ok := s.dialIn(s.dirL, kindDir); ok {
+				s.goroutine(func() { s.dirRequest(c) })
+			}
 		}
 	}
 }

@@ -20,13 +20,14 @@ import (
 // 20,000-descriptor limit with room for listeners and controllers.
 const maxConns = 9000
 
-// How the held connections divide up, in hundredths of -conns. Exit
-// streams make up most of the rest, opened and closed by circuits.
+// How the held connections divide up, in hundredths of -conns; with the
+// controllers and what is opening or closing, they come to about -conns.
 const (
 	shareClients  = 60 // clients' first hops, 'IRt' (some still 'iRt')
 	shareRelayIn  = 10 // peer relays connecting in, 'IRT'
 	shareRelayOut = 15 // our connections to peer relays, 'ORT' (some 'oRt')
 	shareDir      = 2  // directory requests in progress, 'IDt'
+	shareExits    = 12 // the most exit streams, 'ORt', opened by circuits
 )
 
 const (
@@ -47,7 +48,7 @@ const (
 // link is one registered connection, by our end of it; the far end is
 // driven by a simulated peer, which ends when our end closes.
 type link struct {
-	kind linkKind // guarded by simulation.mu: an inbound link becomes kindRelayIn
+	kind linkKind
 	rc   *connstate.Conn
 	nc   net.Conn
 
@@ -90,7 +91,12 @@ type simulation struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	links  map[*link]struct{}
-	nextID uint32 // circuit IDs on outbound links
+	counts map[linkKind]int  // registered links by kind
+	// pending holds inbound connections dialed by a simulated peer and not
+	// yet registered by our end, by the peer's address, with the kind they
+	// will be: the churn counts them, so it never overshoots its target.
+	pending map[string]linkKind
+	nextID  uint32 // circuit IDs on outbound links
 }
 
 func listen() (net.Listener, error) {
@@ -103,7 +109,9 @@ func newSimulation(reg *connstate.Registry, target int) (*simulation, error) {
 		target: target,
 		done:   make(chan struct{}),
 		rng:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
-		links:  map[*link]struct{}{},
+		links:   map[*link]struct{}{},
+		counts:  map[linkKind]int{},
+		pending: map[string]linkKind{},
 	}
 	var err error
 	for _, l := range []*net.Listener{&s.orL, &s.dirL, &s.destL, &s.stallL} {
@@ -221,7 +229,21 @@ func (s *simulation) register(kind linkKind, nc net.Conn, cfg connstate.ConnConf
 		return nil, errors.New("stopping")
 	}
 	s.links[l] = struct{}{}
+	s.counts[kind]++
 	return l, nil
+}
+
+// claim takes an inbound connection's expected kind out of pending.
+func (s *simulation) claim(nc net.Conn, def linkKind) linkKind {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := nc.RemoteAddr().String()
+	kind, ok := s.pending[key]
+	if !ok {
+		return def
+	}
+	delete(s.pending, key)
+	return kind
 }
 
 // closeLink closes both ends and everything riding on the link.
@@ -233,6 +255,7 @@ func (s *simulation) closeLink(l *link) {
 	}
 	l.closed = true
 	delete(s.links, l)
+	s.counts[l.kind]--
 	var exits []*link
 	for _, c := range l.circs {
 		if ex := s.destroyLocked(c); ex != nil && ex != l {
@@ -280,7 +303,7 @@ func (s *simulation) write(l *link, c *cell, leg *connstate.Leg) error {
 // serveORPort is our end of an inbound OR connection: a handshake, then
 // cells to relay.
 func (s *simulation) serveORPort(nc net.Conn) {
-	l, err := s.register(kindClient, nc, connstate.ConnConfig{
+	l, err := s.register(s.claim(nc, kindClient), nc, connstate.ConnConfig{
 		Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
 	})
 	if err != nil {
@@ -294,9 +317,6 @@ func (s *simulation) serveORPort(nc net.Conn) {
 	}
 	l.rc.AddRead(cellLen)
 	if c[5] == helloRelay {
-		s.mu.Lock()
-		l.kind = kindRelayIn
-		s.mu.Unlock()
 		if err := l.rc.SetFingerprint(connstate.Fingerprint(c[6:26])); err != nil {
 			return
 		}
@@ -369,7 +389,7 @@ func (s *simulation) create(in *link, inID uint32) bool {
 		return false
 	}
 	s.mu.Lock()
-	exit := s.rng.IntN(100) < 15
+	exit := s.rng.IntN(100) < 15 && s.counts[kindExit] < s.target*shareExits/100
 	var out *link
 	if !exit {
 		out = s.pickLocked(kindRelayOut)
@@ -533,8 +553,11 @@ func (s *simulation) serveStalled(c net.Conn) {
 	io.Copy(io.Discard, c)
 }
 
-// serveEcho is the destination of exit streams: it sends back what it gets.
+// serveEcho is the destination of exit streams: it sends back what it
+// gets. It copies through a buffer: io.Copy between two TCP connections
+// would splice through a pipe, two more descriptors per stream.
 func serveEcho(c net.Conn) {
 	defer c.Close()
-	io.Copy(c, c)
+	buf := make([]byte, 4096)
+	io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, buf)
 }
