@@ -91,7 +91,7 @@ type simulation struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	links  map[*link]struct{}
-	counts map[linkKind]int  // registered links by kind
+	counts map[linkKind]int // registered links by kind
 	// pending holds inbound connections dialed by a simulated peer and not
 	// yet registered by our end, by the peer's address, with the kind they
 	// will be: the churn counts them, so it never overshoots its target.
@@ -105,10 +105,10 @@ func listen() (net.Listener, error) {
 
 func newSimulation(reg *connstate.Registry, target int) (*simulation, error) {
 	s := &simulation{
-		reg:    reg,
-		target: target,
-		done:   make(chan struct{}),
-		rng:    rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
+		reg:     reg,
+		target:  target,
+		done:    make(chan struct{}),
+		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 		links:   map[*link]struct{}{},
 		counts:  map[linkKind]int{},
 		pending: map[string]linkKind{},
