@@ -1,10 +1,6 @@
 package controlport
 
-import (
-	"strings"
-
-	"github.com/conninfo/conninfo/internal/cescape"
-)
+import "strings"
 
 // kv is one keyword argument; key is "" for a value given without a key.
 type kv struct {
@@ -31,45 +27,37 @@ const (
 	errKVSyntax   argError = "Cannot parse keyword argument(s)"
 )
 
-func skipSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	return s
-}
+// isKVSpace is what separates keyword arguments in tor's kvline parser:
+// space, TAB, CR, VT and LF, but not FF.
+func isKVSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\n' }
 
-// word returns the run of s up to the first whitespace byte.
-func word(s string) (w, rest string) {
-	i := 0
-	for i < len(s) && !isSpace(s[i]) {
-		i++
-	}
-	return s[:i], s[i:]
-}
-
-// parseArgs takes npos positional words (all required), then keyword
-// arguments to the end.
+// parseArgs takes npos positional words, split on the space byte alone
+// and trimmed of other whitespace, as tor does (so a TAB does not end
+// one), then keyword arguments to the end.
 func parseArgs(raw string, npos int) (argsOf, error) {
 	var a argsOf
 	rest := raw
-	for range npos {
-		rest = skipSpace(rest)
+	for len(a.positional) < npos {
 		if rest == "" {
 			return a, errTooFewArgs
 		}
 		var w string
-		w, rest = word(rest)
-		a.positional = append(a.positional, w)
+		w, rest, _ = strings.Cut(rest, " ")
+		if w = strings.TrimFunc(w, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) }); w != "" {
+			a.positional = append(a.positional, w)
+		}
 	}
 	for {
-		rest = skipSpace(rest)
+		for rest != "" && isKVSpace(rest[0]) {
+			rest = rest[1:]
+		}
 		if rest == "" {
 			return a, nil
 		}
 		var p kv
 		if rest[0] != '"' {
 			i := 0
-			for i < len(rest) && rest[i] != '=' && !isSpace(rest[i]) {
+			for i < len(rest) && rest[i] != '=' && !isKVSpace(rest[i]) {
 				i++
 			}
 			if i == len(rest) || rest[i] != '=' {
@@ -82,17 +70,41 @@ func parseArgs(raw string, npos int) (argsOf, error) {
 			}
 			p.key, rest = rest[:i], rest[i+1:]
 			if !strings.HasPrefix(rest, `"`) {
-				p.value, rest = word(rest)
+				j := 0
+				for j < len(rest) && !isKVSpace(rest[j]) {
+					j++
+				}
+				p.value, rest = rest[:j], rest[j:]
 				a.kwargs = append(a.kwargs, p)
 				continue
 			}
 		}
-		val, after, ok := cescape.Unquote(rest)
-		if !ok || (after != "" && !isSpace(after[0])) {
+		val, after, ok := unquote(rest)
+		if !ok {
 			return a, errKVSyntax
 		}
-		p.value = string(val)
+		p.value = val
 		a.kwargs = append(a.kwargs, p)
-		rest = after
+		rest = after // the next argument may follow the quote at once
 	}
+}
+
+// unquote reads a QuotedString at the start of s as tor does: between
+// double quotes, a backslash takes the next byte literally (there are no
+// \n or octal escapes). It returns the value, the rest of s after the
+// closing quote, and false if s holds no complete QuotedString.
+func unquote(s string) (value, rest string, ok bool) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			return b.String(), s[i+1:], true
+		case '\\':
+			if i++; i == len(s) {
+				return "", s, false
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return "", s, false
 }

@@ -2,6 +2,8 @@ package controlport
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -78,7 +80,8 @@ func echo(prefix, word string) string {
 // none to send. An unknown name gets tor's 552.
 func (c *conn) setEvents(args string) bool {
 	for _, e := range getinfo.SplitKeys(args) {
-		if !strings.EqualFold(e, "EXTENDED") && !inList(eventNames, e) {
+		// tor accepts and ignores EXTENDED and the obsolete AUTHDIR_NEWDESCS.
+		if !strings.EqualFold(e, "EXTENDED") && !strings.EqualFold(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
 			c.reply(echo("552 Unrecognized event ", e))
 			return true
 		}
@@ -153,14 +156,30 @@ func (s *Server) registerKeys() (err error) {
 // httpMethods are the request lines tor refuses with its HTTP page.
 var httpMethods = []string{"GET ", "POST ", "PUT ", "DELETE ", "CONNECT "}
 
-func isHTTP(line []byte) bool {
+var (
+	errHTTP = errors.New("controlport: an HTTP request")
+	errV0   = errors.New("controlport: the v0 control protocol")
+)
+
+// preAuthCheck is what tor looks for in its unprocessed input each time
+// bytes arrive before authentication, without waiting for a line end: an
+// HTTP request, or a v0 protocol header (a big-endian body type of 0x14 or
+// less in bytes 2 and 3; text never has that).
+func preAuthCheck(head []byte) error {
 	for _, m := range httpMethods {
-		if bytes.HasPrefix(line, []byte(m)) {
-			return true
+		if bytes.HasPrefix(head, []byte(m)) {
+			return errHTTP
 		}
 	}
-	return false
+	if len(head) >= 4 && binary.BigEndian.Uint16(head[2:4]) <= 0x14 {
+		return errV0
+	}
+	return nil
 }
+
+// v0Refusal is tor's answer, in the v0 protocol's binary framing, to a
+// controller speaking it.
+const v0Refusal = "\x00\x60\x00\x00\x00\x01The v0 control protocol is not supported by Tor 0.1.2.17 and later; upgrade your controller.\x00\x00"
 
 // httpRefusal is tor's answer to a web browser pointed at the control port.
 const httpRefusal = "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n" +

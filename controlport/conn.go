@@ -19,7 +19,7 @@ import (
 type conn struct {
 	s  *Server
 	nc net.Conn
-	lr lineReader
+	lr *lineReader
 	bw *bufio.Writer
 	rc *connstate.Conn // the controller in the registry, if any
 
@@ -38,7 +38,8 @@ func (s *Server) newConn(nc net.Conn) *conn {
 			rw = countingConn{Conn: nc, rc: rc}
 		}
 	}
-	c.lr.br = bufio.NewReaderSize(rw, 16<<10)
+	c.lr = newLineReader(rw)
+	c.lr.onRead = preAuthCheck
 	c.bw = bufio.NewWriterSize(deadlineWriter{rw, s.cfg.WriteTimeout}, 32<<10)
 	return c
 }
@@ -75,25 +76,16 @@ func (c *conn) serve() {
 	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
 	for {
 		line, err := c.lr.readLine()
-		if errors.Is(err, errLineTooLong) {
-			c.reply("500 Line too long.")
-			c.flush()
-			return
-		}
 		if err != nil {
-			return // EOF, timeout before authenticating, or shutdown
-		}
-		if !c.authed && isHTTP(line) {
-			c.bw.WriteString(httpRefusal)
-			c.flush()
+			c.refuse(err)
 			return
 		}
 		cmd, args := splitCommand(line)
-		if strings.HasPrefix(cmd, "+") && !c.skipData() {
+		if strings.HasPrefix(cmd, "+") && !c.skipData(len(line)+1) {
 			return
 		}
 		keepOpen := c.dispatch(cmd, args)
-		if !keepOpen || !c.lr.buffered() {
+		if !keepOpen || !c.lr.complete() {
 			if !c.flush() {
 				return
 			}
@@ -104,18 +96,37 @@ func (c *conn) serve() {
 	}
 }
 
+// refuse answers a read that ended the connection: tor's answers to an
+// over-long line, an HTTP request and the v0 protocol, or nothing for an
+// EOF, a timeout before authenticating or a shutdown.
+func (c *conn) refuse(err error) {
+	switch {
+	case errors.Is(err, errLineTooLong):
+		c.reply("500 Line too long.")
+	case errors.Is(err, errHTTP):
+		c.bw.WriteString(httpRefusal)
+	case errors.Is(err, errV0):
+		c.bw.WriteString(v0Refusal)
+	default:
+		return
+	}
+	c.flush()
+}
+
 // skipData reads and discards a multi-line command's data, up to its "."
 // line: no multi-line command is supported, but tor reads the data before
-// refusing. It reports whether the connection is still usable.
-func (c *conn) skipData() bool {
+// refusing, and counts the whole command, its first line's n bytes
+// included, against the line limit. It reports whether the connection is
+// still usable.
+func (c *conn) skipData(n int) bool {
 	for {
 		line, err := c.lr.readLine()
-		if errors.Is(err, errLineTooLong) {
-			c.reply("500 Line too long.")
-			c.flush()
+		if err != nil {
+			c.refuse(err)
 			return false
 		}
-		if err != nil {
+		if n += len(line) + 1; n >= MaxLineLength {
+			c.refuse(errLineTooLong)
 			return false
 		}
 		if string(line) == "." || string(line) == ".\r" {
@@ -268,6 +279,8 @@ func (c *conn) authenticate(cmd, raw string) bool {
 		return false
 	}
 	c.authed = true
+	c.clientHash = nil // used up: tor checks a later AUTHENTICATE afresh
+	c.lr.onRead = nil
 	c.nc.SetReadDeadline(time.Time{})
 	c.reply("250 OK")
 	return true

@@ -8,15 +8,22 @@
 // gets "514 Authentication required." and a close), PROTOCOLINFO, the
 // SAFECOOKIE challenge, AUTHENTICATE with every method tor offers (NULL,
 // HASHEDPASSWORD, COOKIE and SAFECOOKIE) and tor's error texts, QUIT, 510
-// for unknown commands, and tor's refusal page for HTTP requests. After
+// for unknown commands, and tor's answers to an HTTP request and to the
+// old v0 protocol, which it gives as soon as the bytes arrive. After
 // authenticating it answers GETINFO, and what stem sends when it connects:
 // SETEVENTS (known event names are accepted; no events are ever sent),
 // GETCONF __OwningControllerProcess, and USEFEATURE.
 //
-// The departures are those of package getinfo: a key or word holding a
-// control byte is echoed C-escaped, and a value is never "(null)". Commands
-// tor has but this server does not (SETCONF, SIGNAL, the multi-line
-// +LOADCONF, ...) get "510 Unrecognized command".
+// The departures are those of package getinfo: a key (or an event, feature
+// or option name) holding a control byte is echoed C-escaped, and a value is
+// never "(null)". A command word is echoed raw, as tor does: it cannot hold
+// the CR, LF or NUL that would break a line. Commands tor has but this
+// server does not (SETCONF, SIGNAL, the multi-line +LOADCONF, ...) get
+// "510 Unrecognized command", and GETCONF knows only
+// __OwningControllerProcess.
+//
+// The package's conformance test (internal/conformance) replays 132
+// sessions against a real tor 0.4.9.11 and requires the same bytes back.
 //
 // # Limits
 //

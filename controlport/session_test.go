@@ -251,3 +251,52 @@ func TestSafeCookie(t *testing.T) {
 		})
 	}
 }
+
+// What tor checks as soon as bytes arrive before authentication, without
+// waiting for a line end.
+func TestBeforeAnyLineEnd(t *testing.T) {
+	s := cookieServer(t)
+
+	c := s.dial(t)
+	send(t, c, "GET / HTTP/1.0")
+	require.NoError(t, c.SetReadDeadline(deadline()))
+	require.True(t, strings.HasPrefix(readAll(t, c), "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n"), "the page comes before any LF")
+
+	c = s.dial(t)
+	send(t, c, "\x00\x00\x00\x00")
+	expect(t, c, "\x00\x60\x00\x00\x00\x01The v0 control protocol is not supported by Tor 0.1.2.17 and later; upgrade your controller.\x00\x00")
+	expectClosed(t, c)
+
+	// Pipelined in one write after a command, a request line is just a command.
+	c = s.dial(t)
+	send(t, c, "PROTOCOLINFO 1\r\nGET / HTTP/1.0\r\n\r\n")
+	expect(t, c, s.fill("cookie", "{PI}")+"514 Authentication required.\r\n")
+	expectClosed(t, c)
+}
+
+// A finished reply is sent at once, even when part of the next command has
+// already arrived.
+func TestRepliesAreNotHeldBack(t *testing.T) {
+	s := startServer(t, controlport.Config{NullAuth: true})
+	c := s.dial(t)
+	send(t, c, "AUTHENTICATE\r\nGETINFO uptime\r\nGETINFO upt")
+	expect(t, c, "250 OK\r\n250-uptime=79\r\n250 OK\r\n")
+	send(t, c, "ime\r\n")
+	expect(t, c, "250-uptime=79\r\n250 OK\r\n")
+}
+
+func TestQuotedArguments(t *testing.T) {
+	s := cookieServer(t)
+	tests := []struct{ send, want string }{
+		{"AUTHENTICATE \"abc\"def\r\n", "512 Too many arguments to AUTHENTICATE.\r\n"},
+		{"AUTHENTICATE 00\f11\r\n", "551 Invalid hexadecimal encoding.  Maybe you tried a plain text password?  If so, the standard requires that you put it in double quotes.\r\n"},
+		{"AUTHENTICATE \"" + strings.Repeat(`\101`, 32) + "\"\r\n", "515 Authentication failed: Wrong length on authentication cookie.\r\n"},
+		{"AUTHCHALLENGE SAFECOOKIE\t00\r\n", "513 AUTHCHALLENGE only supports SAFECOOKIE authentication\r\n"},
+	}
+	for _, tt := range tests {
+		c := s.dial(t)
+		send(t, c, tt.send)
+		expect(t, c, tt.want)
+		expectClosed(t, c)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-	"pgregory.net/rapid"
 
 	"github.com/conninfo/conninfo/internal/cescape"
 )
@@ -25,44 +24,6 @@ func TestAppend(t *testing.T) {
 		assert.Equal(t, tt.want, string(cescape.Append(nil, tt.in)), "%q", tt.in)
 	}
 	assert.Equal(t, `"/tmp/a \"b\""`, string(cescape.AppendQuoted(nil, `/tmp/a "b"`)))
-}
-
-func TestUnquote(t *testing.T) {
-	tests := []struct {
-		in, value, rest string
-		ok              bool
-	}{
-		{`"hello"`, "hello", "", true},
-		{`"my nonce" tail`, "my nonce", " tail", true},
-		{`"a\"b\\c"`, `a"b\c`, "", true},
-		{`"\n\r\t\101\0"`, "\n\r\tA\x00", "", true},
-		{`"\x"`, "x", "", true},
-		{`""`, "", "", true},
-		{`"abc`, "", `"abc`, false},
-		{`"abc\`, "", `"abc\`, false},
-		{`abc"`, "", `abc"`, false},
-		{`"\777"`, "", `"\777"`, false},
-		{``, "", ``, false},
-	}
-	for _, tt := range tests {
-		v, rest, ok := cescape.Unquote(tt.in)
-		assert.Equal(t, tt.ok, ok, "%q", tt.in)
-		if tt.ok {
-			assert.Equal(t, tt.value, string(v), "%q", tt.in)
-		}
-		assert.Equal(t, tt.rest, rest, "%q", tt.in)
-	}
-}
-
-// Escaping then unquoting gives back any string.
-func TestRoundTrip(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		s := rapid.String().Draw(t, "s") + string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes"))
-		v, rest, ok := cescape.Unquote(string(cescape.AppendQuoted(nil, s)))
-		assert.True(t, ok)
-		assert.Empty(t, rest)
-		assert.Equal(t, s, string(v))
-	})
 }
 
 func ExampleAppendQuoted() {
