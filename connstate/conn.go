@@ -222,8 +222,9 @@ func (c *Conn) openAt(g uint64) bool {
 	return cg == 0 || cg > g
 }
 
-// entry builds the connection's line for circuit circ, with the given counters.
-func (c *Conn) entry(now int64, circ, read, written uint64) Entry {
+// fill writes the connection's line for circuit circ, with the given
+// counters, into *e.
+func (c *Conn) fill(e *Entry, now int64, circ, read, written uint64) {
 	f := flagsOf(c.state.Load())
 	since := c.openedAt
 	if f.Established {
@@ -233,18 +234,13 @@ func (c *Conn) entry(now int64, circ, read, written uint64) Entry {
 	if now > since {
 		up = uint64(time.Duration(now-since) / time.Second)
 	}
-	e := Entry{
-		ConnID:    c.id,
-		CircID:    circ,
-		Remote:    c.remote,
-		LocalPort: c.localPort,
-		Flags:     f,
-		Read:      read,
-		Written:   written,
-		Uptime:    up,
-	}
+	e.ConnID, e.CircID = c.id, circ
+	e.Remote, e.LocalPort = c.remote, c.localPort
+	e.Flags = f
+	e.Read, e.Written, e.Uptime = read, written, up
 	if p := c.fp.Load(); p != nil {
 		e.Fingerprint = *p
+	} else {
+		e.Fingerprint = Fingerprint{}
 	}
-	return e
 }

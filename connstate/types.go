@@ -1,6 +1,7 @@
 package connstate
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -180,7 +181,10 @@ func ParseFlags(s string) (Flags, error) {
 type Fingerprint [20]byte
 
 // IsZero reports whether fp is the zero Fingerprint, meaning "none".
-func (fp Fingerprint) IsZero() bool { return fp == Fingerprint{} }
+func (fp Fingerprint) IsZero() bool {
+	// Three word loads: comparing with a zero array calls memequal.
+	return binary.LittleEndian.Uint64(fp[0:8])|binary.LittleEndian.Uint64(fp[8:16])|uint64(binary.LittleEndian.Uint32(fp[16:20])) == 0
+}
 
 // AppendText appends the 40 upper-case hex digits of fp to b, or "0" for the
 // zero Fingerprint, as the OR_ID field of an entry line.

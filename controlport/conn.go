@@ -27,6 +27,7 @@ type conn struct {
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
 	keys             []string
+	replies          getinfo.ReplyWriter // keeps its buffers between GETINFOs
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
@@ -176,7 +177,7 @@ func (c *conn) dispatch(cmd, args string) bool {
 		return c.authenticate(cmd, args)
 	case "GETINFO":
 		c.keys = getinfo.AppendSplitKeys(c.keys[:0], args)
-		if err := getinfo.WriteReply(c.bw, c.s.cfg.Mux, c.keys); err != nil {
+		if err := c.replies.Write(c.bw, c.s.cfg.Mux, c.keys); err != nil {
 			return false
 		}
 		return true

@@ -1,45 +1,206 @@
 package format
 
 import (
+	"encoding/binary"
 	"io"
-	"net/netip"
-	"strconv"
+	"math/bits"
+	"slices"
 	"sync"
 
 	"github.com/conninfo/conninfo/connstate"
 )
 
+// maxLine is the longest entry line: five 20-digit numbers, a 40-digit
+// OR_ID, a bracketed IPv6 address with its port, a port and the flags.
+const maxLine = 5*20 + 40 + len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535") + 5 + 3 + 8
+
 // AppendEntry appends e's entry line to dst, without a newline, and returns
 // the extended slice. An IPv4-mapped address is written as IPv4, an IPv6
 // address in brackets in its RFC 5952 form, and an invalid address as "0".
-// It does not allocate when dst has room.
-func AppendEntry(dst []byte, e connstate.Entry) []byte {
-	dst = strconv.AppendUint(dst, e.ConnID, 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, e.CircID, 10)
-	dst = append(dst, ' ')
-	dst = e.Fingerprint.AppendText(dst)
-	dst = append(dst, ' ')
-	dst = appendAddrPort(dst, e.Remote)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, uint64(e.LocalPort), 10)
-	dst = append(dst, ' ')
-	dst = e.Flags.AppendText(dst)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, e.Read, 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, e.Written, 10)
-	dst = append(dst, ' ')
-	return strconv.AppendUint(dst, e.Uptime, 10)
+// It does not allocate when dst has room for a line (about 230 bytes). e is
+// a pointer only to spare copying it; it is not changed.
+func AppendEntry(dst []byte, e *connstate.Entry) []byte {
+	dst = slices.Grow(dst, maxLine)
+	start := len(dst)
+	// Write into the room grown above by index, not append: every field has
+	// a known bound, and one capacity check serves the whole line.
+	b := dst[start : start+maxLine]
+	n := putUint(b, 0, e.ConnID)
+	b[n] = ' '
+	n = putUint(b, n+1, e.CircID)
+	b[n] = ' '
+	n = putFingerprint(b, n+1, &e.Fingerprint)
+	b[n] = ' '
+	n++
+	if a := e.Remote.Addr(); a.Is4() || a.Is4In6() {
+		n = putIPv4(b, n, a.Unmap().As4())
+		b[n] = ':'
+		n = putUint(b, n+1, uint64(e.Remote.Port()))
+	} else if a.IsValid() {
+		b[n] = '['
+		n = putIPv6(b, n+1, a.As16())
+		b[n], b[n+1] = ']', ':'
+		n = putUint(b, n+2, uint64(e.Remote.Port()))
+	} else {
+		b[n] = '0'
+		n++
+	}
+	b[n] = ' '
+	n = putUint(b, n+1, uint64(e.LocalPort))
+	b[n] = ' '
+	n += len(e.Flags.AppendText(b[n+1:n+1])) + 1
+	b[n] = ' '
+	n = putUint(b, n+1, e.Read)
+	b[n] = ' '
+	n = putUint(b, n+1, e.Written)
+	b[n] = ' '
+	n = putUint(b, n+1, e.Uptime)
+	return dst[:start+n]
 }
 
-func appendAddrPort(dst []byte, ap netip.AddrPort) []byte {
-	a := ap.Addr()
-	if !a.IsValid() {
-		return append(dst, '0')
+// digitPairs holds "00" to "99", for writing two digits at a time.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// putUint writes v in decimal at b[n:] and returns the index after it:
+// it counts the digits first, then writes them from the end two at a time,
+// with no scratch buffer to copy.
+func putUint(b []byte, n int, v uint64) int {
+	if v < 100 { // ports, octets and small IDs skip the digit count
+		if v < 10 {
+			b[n] = byte('0' + v)
+			return n + 1
+		}
+		b[n], b[n+1] = digitPairs[2*v], digitPairs[2*v+1]
+		return n + 2
 	}
-	a = a.Unmap().WithZone("")
-	return netip.AddrPortFrom(a, ap.Port()).AppendTo(dst)
+	end := n + decimalLen(v)
+	i := end
+	for v >= 100 {
+		q := v / 100
+		r := (v - q*100) * 2
+		i -= 2
+		b[i], b[i+1] = digitPairs[r], digitPairs[r+1]
+		v = q
+	}
+	if v >= 10 {
+		b[i-2], b[i-1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		b[i-1] = byte('0' + v)
+	}
+	return end
+}
+
+// pow10 holds 10^0 to 10^19.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// decimalLen returns how many decimal digits v has: log10 from the bit
+// length (1233/4096 is just above log10(2)), corrected by one comparison.
+func decimalLen(v uint64) int {
+	d := (bits.Len64(v) * 1233) >> 12
+	if v >= pow10[d] {
+		d++
+	}
+	return max(d, 1)
+}
+
+// putFingerprint writes the OR_ID field at b[n:], four bytes at a time.
+func putFingerprint(b []byte, n int, fp *connstate.Fingerprint) int {
+	if binary.LittleEndian.Uint64(fp[0:8])|binary.LittleEndian.Uint64(fp[8:16])|uint64(binary.LittleEndian.Uint32(fp[16:20])) == 0 {
+		b[n] = '0'
+		return n + 1
+	}
+	out := b[n : n+2*len(fp)]
+	for i := 0; i < len(fp); i += 4 {
+		binary.BigEndian.PutUint64(out[2*i:], hex8(binary.BigEndian.Uint32(fp[i:])))
+	}
+	return n + len(out)
+}
+
+// hex8 turns four bytes into eight upper-case hex digits, big-endian, with
+// no table: it spreads the nibbles one per byte, then adds '0', and 7 more
+// to those from 10 up, to reach 'A'.
+func hex8(u uint32) uint64 {
+	x := uint64(u)
+	x = (x | x<<16) & 0x0000FFFF0000FFFF
+	x = (x | x<<8) & 0x00FF00FF00FF00FF
+	x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
+	return x + 0x3030303030303030 + letters*7
+}
+
+// putIPv4 writes a dotted quad at b[n:].
+func putIPv4(b []byte, n int, ip [4]byte) int {
+	for i, octet := range ip {
+		if i > 0 {
+			b[n] = '.'
+			n++
+		}
+		if octet >= 100 {
+			b[n] = '0' + octet/100
+			octet %= 100
+			b[n+1], b[n+2] = digitPairs[2*octet], digitPairs[2*octet+1]
+			n += 3
+		} else {
+			n = putUint(b, n, uint64(octet))
+		}
+	}
+	return n
+}
+
+// putIPv6 writes an IPv6 address at b[n:] in its RFC 5952 form: groups in
+// lower-case hex without leading zeros, the longest run of two or more zero
+// groups (the first, on a tie) as "::".
+func putIPv6(b []byte, n int, ip [16]byte) int {
+	var g [8]uint16
+	for i := range g {
+		g[i] = binary.BigEndian.Uint16(ip[2*i:])
+	}
+	zeroStart, zeroLen := -1, 1
+	for i := 0; i < len(g); {
+		j := i
+		for j < len(g) && g[j] == 0 {
+			j++
+		}
+		if j-i > zeroLen {
+			zeroStart, zeroLen = i, j-i
+		}
+		i = j + 1
+	}
+	for i := 0; i < len(g); i++ {
+		if i == zeroStart {
+			b[n], b[n+1] = ':', ':'
+			n += 2
+			i += zeroLen - 1
+			continue
+		}
+		if i > 0 && i != zeroStart+zeroLen {
+			b[n] = ':'
+			n++
+		}
+		n = putHex16(b, n, g[i])
+	}
+	return n
+}
+
+const lowerHex = "0123456789abcdef"
+
+// putHex16 writes v in lower-case hex without leading zeros.
+func putHex16(b []byte, n int, v uint16) int {
+	switch {
+	case v >= 0x1000:
+		b[n], b[n+1], b[n+2], b[n+3] = lowerHex[v>>12], lowerHex[v>>8&0xf], lowerHex[v>>4&0xf], lowerHex[v&0xf]
+		return n + 4
+	case v >= 0x100:
+		b[n], b[n+1], b[n+2] = lowerHex[v>>8], lowerHex[v>>4&0xf], lowerHex[v&0xf]
+		return n + 3
+	case v >= 0x10:
+		b[n], b[n+1] = lowerHex[v>>4], lowerHex[v&0xf]
+		return n + 2
+	}
+	b[n] = lowerHex[v]
+	return n + 1
 }
 
 // AppendAll appends the value of conn/all for entries to dst: their lines
@@ -49,7 +210,7 @@ func AppendAll(dst []byte, entries []connstate.Entry) []byte {
 		if i > 0 {
 			dst = append(dst, '\n')
 		}
-		dst = AppendEntry(dst, entries[i])
+		dst = AppendEntry(dst, &entries[i])
 	}
 	return dst
 }
@@ -57,7 +218,7 @@ func AppendAll(dst []byte, entries []connstate.Entry) []byte {
 // chunk is how much WriteAll gathers before each write.
 const chunk = 32 << 10
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk+256); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk+maxLine+1); return &b }}
 
 // WriteAll writes the value of conn/all for entries to w, as [AppendAll]
 // would build it, in writes of about 32 KiB. It returns the bytes written
@@ -71,7 +232,7 @@ func WriteAll(w io.Writer, entries []connstate.Entry) (int64, error) {
 		if i > 0 {
 			buf = append(buf, '\n')
 		}
-		buf = AppendEntry(buf, entries[i])
+		buf = AppendEntry(buf, &entries[i])
 		if len(buf) >= chunk || i == len(entries)-1 {
 			n, err := w.Write(buf)
 			total += int64(n)

@@ -21,7 +21,7 @@ func ExampleAppendEntry() {
 		Written:     524288,
 		Uptime:      3600,
 	}
-	fmt.Println(string(format.AppendEntry(nil, e)))
+	fmt.Println(string(format.AppendEntry(nil, &e)))
 	// Output: 17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600
 }
 

@@ -62,8 +62,8 @@ var encodeTests = []struct {
 func TestAppendEntry(t *testing.T) {
 	for _, tt := range encodeTests {
 		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.line, string(format.AppendEntry(nil, tt.e)))
-			assert.Equal(t, "x"+tt.line, string(format.AppendEntry([]byte("x"), tt.e)), "appends")
+			assert.Equal(t, tt.line, string(format.AppendEntry(nil, &tt.e)))
+			assert.Equal(t, "x"+tt.line, string(format.AppendEntry([]byte("x"), &tt.e)), "appends")
 		})
 	}
 }
@@ -72,7 +72,7 @@ func TestAppendEntryDoesNotAllocate(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	e := encodeTests[0].e
 	e.Remote = netip.MustParseAddrPort("[2001:db8::1]:443")
-	allocs := testing.AllocsPerRun(1000, func() { buf = format.AppendEntry(buf[:0], e) })
+	allocs := testing.AllocsPerRun(1000, func() { buf = format.AppendEntry(buf[:0], &e) })
 	assert.Zero(t, allocs)
 }
 
@@ -176,13 +176,13 @@ func genEntry() *rapid.Generator[connstate.Entry] {
 func TestRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		e := genEntry().Draw(t, "entry")
-		line := string(format.AppendEntry(nil, e))
+		line := string(format.AppendEntry(nil, &e))
 		got, err := format.Parse(line)
 		require.NoError(t, err, line)
 		want := e
 		want.Remote = normalize(e.Remote)
 		assert.Equal(t, want, got, line)
-		assert.Equal(t, line, string(format.AppendEntry(nil, got)), "the line is canonical")
+		assert.Equal(t, line, string(format.AppendEntry(nil, &got)), "the line is canonical")
 	})
 }
 
@@ -267,7 +267,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		again, err := format.Parse(string(format.AppendEntry(nil, e)))
+		again, err := format.Parse(string(format.AppendEntry(nil, &e)))
 		if err != nil || again != e {
 			t.Fatalf("Parse(%q) = %+v, which does not round-trip: %+v, %v", line, e, again, err)
 		}

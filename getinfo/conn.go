@@ -1,7 +1,10 @@
 package getinfo
 
 import (
+	"iter"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -13,8 +16,10 @@ import (
 // Source is what the conn/ keys read. A *connstate.Registry is one; tests
 // and hosts with their own bookkeeping may supply another.
 type Source interface {
-	// AppendEntries appends every entry, sorted by (CircID, ConnID).
-	AppendEntries(dst []connstate.Entry) []connstate.Entry
+	// Entries yields every entry, sorted by (CircID, ConnID). The handler
+	// scrubs each yielded entry in place and keeps none past its step, as
+	// [connstate.Registry.Entries] allows.
+	Entries() iter.Seq[*connstate.Entry]
 	// LookupEntry returns one entry; false if there is none.
 	LookupEntry(circID, connID uint64) (connstate.Entry, bool)
 }
@@ -30,15 +35,36 @@ type Source interface {
 //
 // A ConnHandler is safe for concurrent use.
 type ConnHandler struct {
-	src    Source
-	policy scrub.Policy
-	// spare keeps one snapshot buffer for the next conn/all, so that a warm
-	// answer allocates nothing per entry.
-	spare atomic.Pointer[[]connstate.Entry]
+	src     Source
+	policy  scrub.Policy
+	workers int
+	// spare keeps the other workers' buffers for the next conn/all: a lone
+	// pointer, not a sync.Pool, which a GC would empty of megabytes.
+	spare atomic.Pointer[[][]byte]
 }
+
+// PartitionedSource is a [Source] that can also split its entries into
+// ordered parts to be ranged on several goroutines at once, as
+// [connstate.Registry.EntryParts] does. A ConnHandler formats a large
+// conn/all from such a source in parallel.
+type PartitionedSource interface {
+	Source
+	EntryParts(n int) []iter.Seq[*connstate.Entry]
+}
+
+// parallelFrom is the entry count from which conn/all is formatted in
+// parallel: below it, starting goroutines costs more than it saves.
+const parallelFrom = 4096
 
 // ConnOption configures a [ConnHandler].
 type ConnOption func(*ConnHandler)
+
+// WithWorkers sets how many goroutines may format one conn/all from a
+// [PartitionedSource] (default GOMAXPROCS, at most 8); 1 keeps it on the
+// caller's goroutine.
+func WithWorkers(n int) ConnOption {
+	return func(h *ConnHandler) { h.workers = n }
+}
 
 // WithPolicy makes the handler scrub with p instead of [scrub.Default].
 func WithPolicy(p scrub.Policy) ConnOption {
@@ -48,10 +74,11 @@ func WithPolicy(p scrub.Policy) ConnOption {
 // NewConnHandler returns a handler reading src, scrubbing with
 // [scrub.Default] unless an option says otherwise.
 func NewConnHandler(src Source, opts ...ConnOption) *ConnHandler {
-	h := &ConnHandler{src: src, policy: scrub.Default()}
+	h := &ConnHandler{src: src, policy: scrub.Default(), workers: min(runtime.GOMAXPROCS(0), 8)}
 	for _, o := range opts {
 		o(h)
 	}
+	h.workers = max(h.workers, 1)
 	return h
 }
 
@@ -82,24 +109,69 @@ func (h *ConnHandler) AppendInfo(dst []byte, key string) ([]byte, error) {
 	if !found {
 		return dst, ErrUnrecognized
 	}
-	return format.AppendEntry(dst, h.policy.Apply(e)), nil
+	h.policy.Scrub(&e)
+	return format.AppendEntry(dst, &e), nil
 }
 
+// appendAll formats each entry as the source yields it: no list of
+// entries is built, so a warm conn/all allocates no more for 100,000
+// entries than for ten. A large list from a PartitionedSource is formatted
+// by several goroutines, each into its own buffer, joined in order.
 func (h *ConnHandler) appendAll(dst []byte) []byte {
-	buf := h.spare.Swap(nil)
-	if buf == nil {
-		buf = new([]connstate.Entry) // first use, or a concurrent conn/all holds the spare
+	ps, ok := h.src.(PartitionedSource)
+	if !ok || h.workers == 1 {
+		dst, _ = h.appendPart(dst, h.src.Entries(), false)
+		return dst
 	}
-	entries := h.src.AppendEntries((*buf)[:0])
-	for i := range entries {
-		if i > 0 {
+	parts := ps.EntryParts(h.workers)
+	if len(parts) == 1 {
+		dst, _ = h.appendPart(dst, parts[0], false)
+		return dst
+	}
+	bp := h.spare.Swap(nil)
+	if bp == nil {
+		bp = new([][]byte) // first use, or a concurrent conn/all holds the spare
+	}
+	bufs := *bp
+	for len(bufs) < len(parts)-1 {
+		bufs = append(bufs, nil)
+	}
+	// The first part goes straight into dst; the others into buffers of
+	// their own, appended after it in order.
+	var wg sync.WaitGroup
+	for i := 1; i < len(parts); i++ {
+		wg.Go(func() { bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], false) })
+	}
+	dst, wrote := h.appendPart(dst, parts[0], false)
+	wg.Wait()
+	for _, b := range bufs[:len(parts)-1] {
+		if len(b) == 0 {
+			continue // a part whose legs had all closed
+		}
+		if wrote {
 			dst = append(dst, '\n')
 		}
-		dst = format.AppendEntry(dst, h.policy.Apply(entries[i]))
+		dst = append(dst, b...)
+		wrote = true
 	}
-	*buf = entries
-	h.spare.Store(buf)
+	*bp = bufs
+	h.spare.Store(bp)
 	return dst
+}
+
+// appendPart formats entries, each scrubbed in place, joined by "\n"
+// (after a line already written if wrote is set), and reports whether any
+// line has been written.
+func (h *ConnHandler) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], wrote bool) ([]byte, bool) {
+	for e := range entries {
+		if wrote {
+			dst = append(dst, '\n')
+		}
+		wrote = true
+		h.policy.Scrub(e)
+		dst = format.AppendEntry(dst, e)
+	}
+	return dst, wrote
 }
 
 // parseConnKey splits conn/<circ>/<conn> into its canonical decimal numbers.

@@ -62,7 +62,8 @@ func TestConnAllGolden(t *testing.T) {
 					if i > 0 {
 						want = append(want, '\n')
 					}
-					want = format.AppendEntry(want, pol.p.Apply(e))
+					shown := pol.p.Apply(e)
+					want = format.AppendEntry(want, &shown)
 				}
 				assert.Equal(t, replyFor("conn/all", string(want)), got)
 			})
@@ -236,20 +237,48 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 	}
 }
 
+// A warm conn/all allocates a few objects for its goroutines and parts,
+// the same for 100,000 entries as for 10,000: nothing per entry.
 func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
-	reg, _, err := connstatetest.BusyRelay(5, 2000).Build()
+	allocs := func(conns, workers int) float64 {
+		reg, _, err := connstatetest.BusyRelay(5, conns).Build()
+		require.NoError(t, err)
+		h := getinfo.NewConnHandler(reg, getinfo.WithWorkers(workers))
+		buf, err := h.AppendInfo(nil, "conn/all")
+		require.NoError(t, err)
+		require.Greater(t, bytes.Count(buf, []byte("\n")), 4*conns)
+		return testing.AllocsPerRun(5, func() {
+			buf, err = h.AppendInfo(buf[:0], "conn/all")
+		})
+	}
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	for _, workers := range []int{1, 2} {
+		small, large := allocs(2000, workers), allocs(20000, workers)
+		assert.Equal(t, small, large, "%d workers: allocations must not grow with the entry count", workers)
+		assert.LessOrEqual(t, large, 24.0, "%d workers: a few for the iterators and goroutines", workers)
+	}
+
+	reg, _, err := connstatetest.BusyRelay(5, 100).Build()
 	require.NoError(t, err)
 	h := getinfo.NewConnHandler(reg)
-	buf, err := h.AppendInfo(nil, "conn/all")
-	require.NoError(t, err)
-	require.Greater(t, bytes.Count(buf, []byte("\n")), 9000)
-	allocs := testing.AllocsPerRun(10, func() {
-		buf, err = h.AppendInfo(buf[:0], "conn/all")
-	})
-	require.NoError(t, err)
-	assert.Zero(t, allocs)
+	buf := make([]byte, 0, 256)
 	one := testing.AllocsPerRun(100, func() { buf, _ = h.AppendInfo(buf[:0], "conn/7/12") })
 	assert.Zero(t, one)
+}
+
+// Formatting in parallel gives the same bytes as on one goroutine.
+func TestParallelConnAllIsSequential(t *testing.T) {
+	reg, _, err := connstatetest.BusyRelay(9, 3000).Build()
+	require.NoError(t, err)
+	one, err := getinfo.NewConnHandler(reg, getinfo.WithWorkers(1)).AppendInfo(nil, "conn/all")
+	require.NoError(t, err)
+	for _, w := range []int{2, 3, 8} {
+		many, err := getinfo.NewConnHandler(reg, getinfo.WithWorkers(w)).AppendInfo([]byte("prefix"), "conn/all")
+		require.NoError(t, err)
+		assert.Equal(t, "prefix"+string(one), string(many), "%d workers", w)
+	}
 }
 
 func ExampleConnHandler() {

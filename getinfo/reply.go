@@ -1,17 +1,15 @@
 package getinfo
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"io"
-	"net/textproto"
 	"sync"
 )
 
 // okLine is the whole reply to a GETINFO with no keys, and the end line of
 // every successful one.
-var okLine = []byte("250 OK\r\n")
+const okLine = "250 OK\r\n"
 
 // WriteReply answers keys with h and writes the whole GETINFO reply to w,
 // byte-exact with tor except for the departures in the package doc:
@@ -29,129 +27,181 @@ var okLine = []byte("250 OK\r\n")
 //
 // All keys are answered before anything is written, so a handler's error
 // never leaves a partial line. An error from w is returned wrapped. A nil h
-// recognizes no key. A warm call allocates nothing per key or line, except
-// one small allocation per data block (textproto's DotWriter).
+// recognizes no key. WriteReply takes a [ReplyWriter] from a pool; a
+// connection that answers many GETINFOs, some large, should keep its own.
 func WriteReply(w io.Writer, h Handler, keys []string) error {
-	if len(keys) == 0 {
-		if _, err := w.Write(okLine); err != nil {
-			return fmt.Errorf("getinfo: writing GETINFO reply: %w", err)
+	rw := replyPool.Get().(*ReplyWriter)
+	defer func() {
+		if rw.retained() <= maxPooled {
+			replyPool.Put(rw)
 		}
-		return nil
-	}
-	s := replyPool.Get().(*replyState)
-	defer s.release()
-	s.bw.Reset(w)
-	if err := s.write(h, keys); err != nil {
+	}()
+	return rw.Write(w, h, keys)
+}
+
+var replyPool = sync.Pool{New: func() any { return new(ReplyWriter) }}
+
+// maxPooled bounds the memory a pooled ReplyWriter keeps after a large
+// reply; a ReplyWriter of one's own keeps up to MaxRetained.
+const maxPooled = 64 << 10
+
+// MaxRetained is how much buffer memory a [ReplyWriter] keeps between
+// replies: enough for conn/all of some 200,000 entries. A larger reply's
+// buffers are dropped after it is written.
+const MaxRetained = 32 << 20
+
+// chunk is how much of the reply is encoded before each write to w.
+const chunk = 32 << 10
+
+// ReplyWriter writes GETINFO replies as [WriteReply] does, keeping its
+// buffers from one reply to the next (up to [MaxRetained]), so that a
+// controller connection asking conn/all again and again allocates nothing.
+// The zero ReplyWriter is ready to use. A ReplyWriter is not safe for
+// concurrent use: keep one per connection.
+type ReplyWriter struct {
+	vals  []byte   // the values, back to back
+	ends  []int    // where each key's value ends in vals
+	unrec []*Error // the 552s, in request order
+	out   []byte   // the encoded reply, written to w in chunks
+}
+
+func (rw *ReplyWriter) retained() int { return cap(rw.vals) + cap(rw.out) + 8*cap(rw.ends) }
+
+// Write answers keys with h and writes the reply to w; see [WriteReply].
+func (rw *ReplyWriter) Write(w io.Writer, h Handler, keys []string) error {
+	defer rw.reset()
+	if err := rw.write(w, h, keys); err != nil {
 		return fmt.Errorf("getinfo: writing GETINFO reply: %w", err)
 	}
 	return nil
 }
 
-// replyState is the reusable memory of one WriteReply call.
-type replyState struct {
-	vals    []byte   // the values, back to back
-	ends    []int    // where each key's value ends in vals
-	unrec   []*Error // the 552s, in request order
-	scratch []byte   // an escaped key
-	bw      *bufio.Writer
-	tw      *textproto.Writer // writes data blocks through bw
+func (rw *ReplyWriter) reset() {
+	clear(rw.unrec)
+	rw.vals, rw.ends, rw.unrec, rw.out = rw.vals[:0], rw.ends[:0], rw.unrec[:0], rw.out[:0]
+	if rw.retained() > MaxRetained {
+		rw.vals, rw.ends, rw.out = nil, nil, nil
+	}
 }
 
-var replyPool = sync.Pool{New: func() any {
-	s := &replyState{bw: bufio.NewWriter(nil)}
-	s.tw = textproto.NewWriter(s.bw)
-	return s
-}}
-
-// maxPooled bounds the memory a pooled state keeps after a large reply.
-const maxPooled = 64 << 10
-
-func (s *replyState) release() {
-	s.bw.Reset(nil) // do not keep the caller's writer alive
-	clear(s.unrec)
-	s.vals, s.ends, s.unrec, s.scratch = s.vals[:0], s.ends[:0], s.unrec[:0], s.scratch[:0]
-	if cap(s.vals) > maxPooled || cap(s.scratch) > maxPooled || cap(s.ends) > maxPooled/8 || cap(s.unrec) > maxPooled/8 {
-		return
+func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
+	if len(keys) == 0 {
+		_, err := io.WriteString(w, okLine)
+		return err
 	}
-	replyPool.Put(s)
-}
-
-// write evaluates every key, then writes the reply. A bufio.Writer keeps its
-// first error, so only Flush and the data blocks' Close are checked.
-func (s *replyState) write(h Handler, keys []string) error {
-	if e := s.evaluate(h, keys); e != nil {
-		s.line("551 ", e.Text)
-		return s.bw.Flush()
+	if e := rw.evaluate(h, keys); e != nil {
+		rw.out = appendLine(rw.out, "551 ", e.Text)
+		return rw.flush(w)
 	}
-	if len(s.unrec) > 0 {
-		for i, e := range s.unrec {
+	if len(rw.unrec) > 0 {
+		for i, e := range rw.unrec {
 			sep := "552-"
-			if i == len(s.unrec)-1 {
+			if i == len(rw.unrec)-1 {
 				sep = "552 "
 			}
-			s.line(sep, e.Text)
+			rw.out = appendLine(rw.out, sep, e.Text)
 		}
-		return s.bw.Flush()
+		return rw.flush(w)
 	}
 	start := 0
 	for i, key := range keys {
-		v := s.vals[start:s.ends[i]]
-		start = s.ends[i]
+		v := rw.vals[start:rw.ends[i]]
+		start = rw.ends[i]
 		if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
-			s.bw.WriteString("250-")
-			s.key(key)
-			s.bw.WriteByte('=')
-			s.bw.Write(v)
-			s.bw.WriteString("\r\n")
+			rw.out = append(AppendEscapedKey(append(rw.out, "250-"...), key), '=')
+			if err := rw.appendRaw(w, v); err != nil {
+				return err
+			}
+			rw.out = append(rw.out, '\r', '\n')
 			continue
 		}
-		s.bw.WriteString("250+")
-		s.key(key)
-		s.bw.WriteString("=\r\n")
-		dw := s.tw.DotWriter()
-		dw.Write(v)
-		if err := dw.Close(); err != nil { // Close flushes: stop at a dead writer
+		rw.out = append(AppendEscapedKey(append(rw.out, "250+"...), key), "=\r\n"...)
+		if err := rw.appendDataBlock(w, v); err != nil {
 			return err
 		}
 	}
-	s.bw.Write(okLine)
-	return s.bw.Flush()
+	rw.out = append(rw.out, okLine...)
+	return rw.flush(w)
 }
 
 // evaluate answers keys in order, keeping values until a 552 makes them
 // useless. It stops at the first 551 and returns it.
-func (s *replyState) evaluate(h Handler, keys []string) *Error {
+func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
 	for _, key := range keys {
-		n := len(s.vals)
+		n := len(rw.vals)
 		// The handler appends to an empty slice, so one that ignores dst
 		// cannot corrupt earlier values; appending in place costs a no-op copy.
-		v, e := answer(h, s.vals[n:n], key)
+		v, e := answer(h, rw.vals[n:n], key)
 		switch {
 		case e != nil && e.Code == StatusUnrecognized:
-			s.unrec = append(s.unrec, e)
+			rw.unrec = append(rw.unrec, e)
 		case e != nil:
 			return e
-		case len(s.unrec) == 0:
-			s.vals = append(s.vals[:n], v...)
-			s.ends = append(s.ends, len(s.vals))
+		case len(rw.unrec) == 0:
+			rw.vals = append(rw.vals[:n], v...)
+			rw.ends = append(rw.ends, len(rw.vals))
 		}
 	}
 	return nil
 }
 
-// line writes one status line whose text is already safe to send.
-func (s *replyState) line(start, text string) {
-	s.bw.WriteString(start)
-	s.bw.WriteString(text)
-	s.bw.WriteString("\r\n")
+// appendLine adds one status line whose text is already safe to send.
+func appendLine(dst []byte, start, text string) []byte {
+	return append(append(append(dst, start...), text...), '\r', '\n')
 }
 
-// key echoes key as AppendEscapedKey says.
-func (s *replyState) key(key string) {
-	if !needsEscape(key) {
-		s.bw.WriteString(key)
-		return
+// flush writes out what is encoded so far.
+func (rw *ReplyWriter) flush(w io.Writer) error {
+	if len(rw.out) == 0 {
+		return nil
 	}
-	s.scratch = AppendEscapedKey(s.scratch[:0], key)
-	s.bw.Write(s.scratch)
+	_, err := w.Write(rw.out)
+	rw.out = rw.out[:0]
+	return err
+}
+
+// appendRaw adds v to the reply as it is, writing out full chunks.
+func (rw *ReplyWriter) appendRaw(w io.Writer, v []byte) error {
+	for len(v) > 0 {
+		n := min(len(v), max(chunk-len(rw.out), 0))
+		rw.out = append(rw.out, v[:n]...)
+		v = v[n:]
+		if len(rw.out) >= chunk {
+			if err := rw.flush(w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// appendDataBlock adds v as a data block, as tor writes one: a LF without
+// a CR before it becomes CR LF, a '.' that starts a line is doubled, and a
+// bare CR passes through; CR LF is added unless the block already ends
+// with it, then the "." line. It copies whole lines at a time.
+func (rw *ReplyWriter) appendDataBlock(w io.Writer, v []byte) error {
+	for len(v) > 0 {
+		if v[0] == '.' {
+			rw.out = append(rw.out, '.')
+		}
+		i := bytes.IndexByte(v, '\n')
+		if i < 0 {
+			// A last line without its LF: it cannot end in CR LF.
+			rw.out = append(append(rw.out, v...), '\r', '\n')
+			break
+		}
+		if i > 0 && v[i-1] == '\r' {
+			rw.out = append(rw.out, v[:i+1]...)
+		} else {
+			rw.out = append(append(rw.out, v[:i]...), '\r', '\n')
+		}
+		v = v[i+1:]
+		if len(rw.out) >= chunk {
+			if err := rw.flush(w); err != nil {
+				return err
+			}
+		}
+	}
+	rw.out = append(rw.out, ".\r\n"...)
+	return nil
 }

@@ -49,7 +49,7 @@ func (p Policy) String() string {
 // ShowsEndpoints reports whether the default rules let e's IP:PORT and
 // L_PORT be shown: a relay peer with a known fingerprint, or a control
 // connection.
-func ShowsEndpoints(e connstate.Entry) bool {
+func ShowsEndpoints(e *connstate.Entry) bool {
 	relay := e.Flags.Network == connstate.NetworkTor && !e.Fingerprint.IsZero()
 	return relay || e.Flags.Usage == connstate.UsageControl
 }
@@ -57,8 +57,16 @@ func ShowsEndpoints(e connstate.Entry) bool {
 // Apply returns what of e may be shown under p. It is a pure function of
 // its arguments.
 func (p Policy) Apply(e connstate.Entry) connstate.Entry {
+	p.Scrub(&e)
+	return e
+}
+
+// Scrub changes *e in place to what may be shown under p, as [Policy.Apply]
+// returns it: the form for a buffer of entries that is about to be
+// formatted, which spares copying each.
+func (p Policy) Scrub(e *connstate.Entry) {
 	if p.reveal {
-		return e
+		return
 	}
 	if e.Flags.Network != connstate.NetworkTor {
 		e.Fingerprint = connstate.Fingerprint{}
@@ -69,7 +77,6 @@ func (p Policy) Apply(e connstate.Entry) connstate.Entry {
 		e.Read = RoundHalfUp(e.Read, p.Round)
 		e.Written = RoundHalfUp(e.Written, p.Round)
 	}
-	return e
 }
 
 // RoundHalfUp rounds n to the nearest multiple of m, halves rounding up; m

@@ -39,7 +39,7 @@ func TestEveryCombination(t *testing.T) {
 							t.Run(name, func(t *testing.T) {
 								got := p.Apply(in)
 								shown := (n == connstate.NetworkTor && withFP) || u == connstate.UsageControl
-								assert.Equal(t, shown, scrub.ShowsEndpoints(in))
+								assert.Equal(t, shown, scrub.ShowsEndpoints(&in))
 								if shown {
 									assert.Equal(t, remote, got.Remote)
 									assert.Equal(t, uint16(9001), got.LocalPort)

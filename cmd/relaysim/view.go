@@ -67,7 +67,8 @@ func render(entries []connstate.Entry, t connstate.Totals, up time.Duration) str
 	policy := scrub.Default()
 	for _, e := range conns[:min(3, len(conns))] {
 		b.WriteString("      ")
-		b.Write(format.AppendEntry(nil, policy.Apply(e)))
+		policy.Scrub(&e)
+		b.Write(format.AppendEntry(nil, &e))
 		b.WriteByte('\n')
 	}
 	return b.String()

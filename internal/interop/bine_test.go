@@ -287,7 +287,7 @@ func TestBineConnEntries(t *testing.T) {
 	for i, e := range entries {
 		keys[i] = connKey(e)
 		scrubbed := scrub.Default().Apply(e)
-		wants[i] = string(format.AppendEntry(nil, scrubbed))
+		wants[i] = string(format.AppendEntry(nil, &scrubbed))
 
 		v := getOne(t, c, keys[i])
 		assert.Equal(t, wants[i], v, keys[i])

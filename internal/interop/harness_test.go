@@ -242,9 +242,9 @@ func (s *server) sampleConnKeys(t *testing.T) []string {
 		switch {
 		case e.CircID != 0 && !legOne:
 			legOne = true
-		case e.CircID == 0 && !scrub.ShowsEndpoints(e) && !scrubbedOne:
+		case e.CircID == 0 && !scrub.ShowsEndpoints(&e) && !scrubbedOne:
 			scrubbedOne = true
-		case e.CircID == 0 && scrub.ShowsEndpoints(e) && !shownOne:
+		case e.CircID == 0 && scrub.ShowsEndpoints(&e) && !shownOne:
 			shownOne = true
 		default:
 			continue

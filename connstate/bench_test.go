@@ -1,0 +1,252 @@
+package connstate_test
+
+import (
+	"net/netip"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
+)
+
+// interleave runs bare and real alternately in chunks, so that both see
+// the same noise, and returns real's time over bare's.
+func interleave(bare, real func(n int)) float64 {
+	const rounds, chunk = 40, 1 << 14
+	var tb, tr time.Duration
+	for range rounds {
+		t0 := time.Now()
+		bare(chunk)
+		tb += time.Since(t0)
+		t0 = time.Now()
+		real(chunk)
+		tr += time.Since(t0)
+	}
+	return float64(tr) / float64(tb)
+}
+
+// BenchmarkConnAddRead is the hot path: one atomic add on a held *Conn.
+// x-atomic is its cost over a bare atomic.Uint64.Add in the same run
+// (target: at most 1.2).
+func BenchmarkConnAddRead(b *testing.B) {
+	reg := connstate.NewRegistry()
+	c, err := reg.Open(relayOut("128.31.0.34:9101"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bare atomic.Uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		c.AddRead(514)
+	}
+	b.ReportMetric(interleave(
+		func(n int) {
+			for range n {
+				bare.Add(514)
+			}
+		},
+		func(n int) {
+			for range n {
+				c.AddRead(514)
+			}
+		}), "x-atomic")
+}
+
+// BenchmarkLegAddWritten is the hot path of a circuit's cell counter.
+func BenchmarkLegAddWritten(b *testing.B) {
+	reg := connstate.NewRegistry()
+	c, err := reg.Open(relayOut("128.31.0.34:9101"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	leg, err := circ.BindOutbound(c)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bare atomic.Uint64
+	b.ReportAllocs()
+	for b.Loop() {
+		leg.AddWritten(514)
+	}
+	b.ReportMetric(interleave(
+		func(n int) {
+			for range n {
+				bare.Add(514)
+			}
+		},
+		func(n int) {
+			for range n {
+				leg.AddWritten(514)
+			}
+		}), "x-atomic")
+}
+
+// BenchmarkParallelAdd counts on distinct connections from every P at
+// once, connections opened one after another so that they sit side by side
+// in memory. speedup is the parallel throughput over one goroutine's (target
+// at GOMAXPROCS=2: at least 1.7, which false sharing would prevent).
+func BenchmarkParallelAdd(b *testing.B) {
+	reg := connstate.NewRegistry()
+	p := runtime.GOMAXPROCS(0)
+	conns := make([]*connstate.Conn, p)
+	circ, _ := reg.OpenCircuit(connstate.CircuitConfig{})
+	legs := make([]*connstate.Leg, p)
+	for i := range conns {
+		c, err := reg.Open(relayOut("128.31.0.34:9101"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		conns[i] = c
+		if i < 2 {
+			if i == 0 {
+				legs[i], _ = circ.BindInbound(c)
+			} else {
+				legs[i], _ = circ.BindOutbound(c)
+			}
+		}
+	}
+	var next atomic.Int32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		c := conns[int(next.Add(1)-1)%p]
+		for pb.Next() {
+			c.AddRead(514)
+		}
+	})
+	b.StopTimer()
+	const ops = 1 << 24
+	run := func(g int, add func(i int)) time.Duration {
+		var wg sync.WaitGroup
+		start := time.Now()
+		for i := range g {
+			wg.Go(func() {
+				for range ops {
+					add(i)
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	measure := func(add func(i int)) float64 {
+		one := run(1, add)
+		all := run(p, add)
+		return (float64(p*ops) / all.Seconds()) / (float64(ops) / one.Seconds())
+	}
+	b.ReportMetric(measure(func(i int) { conns[i].AddRead(514) }), "speedup")
+	if p <= 2 {
+		b.ReportMetric(measure(func(i int) { legs[i].AddRead(514) }), "speedup-legs")
+	}
+}
+
+// BenchmarkSnapshot lists the busy fixture's 100,000 entries: 20,000
+// connections and two legs for each of their 40,000 circuits.
+func BenchmarkSnapshot(b *testing.B) {
+	reg, _, err := connstatetest.BusyRelay(1, 20000).Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	buf := reg.AppendEntries(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = reg.AppendEntries(buf[:0])
+	}
+	b.ReportMetric(float64(len(buf)), "entries")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(buf)), "ns/entry")
+}
+
+// BenchmarkChurnDuringSnapshot opens and closes a connection, and binds and
+// closes a circuit, while another goroutine lists 100,000 entries in a
+// loop. p99-us is the 99th percentile of one open-bind-close round in
+// microseconds (target: at most 1000).
+func BenchmarkChurnDuringSnapshot(b *testing.B) {
+	reg, _, err := connstatetest.BusyRelay(1, 20000).Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var snapshots atomic.Int64
+	wg.Go(func() {
+		var buf []connstate.Entry
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			buf = reg.AppendEntries(buf[:0])
+			snapshots.Add(1)
+		}
+	})
+	cfg := relayOut("128.31.0.34:9101")
+	var lat []time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		t0 := time.Now()
+		c, err := reg.Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		circ, _ := reg.OpenCircuit(connstate.CircuitConfig{})
+		if _, err := circ.BindInbound(c); err != nil {
+			b.Fatal(err)
+		}
+		circ.Close()
+		c.Close()
+		lat = append(lat, time.Since(t0))
+	}
+	close(stop)
+	wg.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-us")
+	b.ReportMetric(float64(lat[len(lat)-1].Nanoseconds())/1e3, "max-us")
+	b.ReportMetric(float64(snapshots.Load()), "snapshots")
+}
+
+// BenchmarkMemory opens 1,000,000 connections with fingerprints and a
+// circuit with two legs for every two of them, and reports the heap they
+// take (targets: at most 256 bytes per connection, 128 per leg).
+func BenchmarkMemory(b *testing.B) {
+	const n = 1_000_000
+	for b.Loop() {
+		var before, mid, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		reg := connstate.NewRegistry()
+		conns := make([]*connstate.Conn, n)
+		cfg := relayOut("128.31.0.34:9101")
+		for i := range conns {
+			cfg.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 443)
+			c, err := reg.Open(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns[i] = c
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&mid)
+		for i := 0; i < n; i += 2 {
+			circ, _ := reg.OpenCircuit(connstate.CircuitConfig{})
+			circ.BindInbound(conns[i])
+			circ.BindOutbound(conns[i+1])
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		// The conns slice is the benchmark's, not the registry's.
+		perConn := float64(mid.HeapAlloc-before.HeapAlloc-uint64(n*8)) / n
+		perLeg := float64(after.HeapAlloc-mid.HeapAlloc) / n
+		b.ReportMetric(perConn, "B/conn")
+		b.ReportMetric(perLeg, "B/leg")
+		runtime.KeepAlive(conns)
+		runtime.KeepAlive(reg)
+	}
+}
