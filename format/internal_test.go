@@ -2,8 +2,8 @@ package format
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"encoding/hex"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"

@@ -23,7 +23,7 @@ func BenchmarkConnAll(b *testing.B) {
 		keys := []string{"conn/all"}
 		entries := len(reg.AppendEntries(nil))
 		b.Run(map[int]string{2000: "10k", 20000: "100k"}[conns], func(b *testing.B) {
-			var rw getinfo.ReplyWriter // one per connection, as controlport keeps
+			var rw getinfo.ReplyWriter                            // one per connection, as controlport keeps
 			if err := rw.Write(io.Discard, m, keys); err != nil { // warm: buffers grown
 				b.Fatal(err)
 			}
