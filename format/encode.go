@@ -75,7 +75,15 @@ func putUint(b []byte, n int, v uint64) int {
 		b[n], b[n+1] = digitPairs[2*v], digitPairs[2*v+1]
 		return n + 2
 	}
-	end := n + decimalLen(v)
+	var end int
+	switch {
+	case v < 1000:
+		end = n + 3
+	case v < 10000:
+		end = n + 4
+	default:
+		end = n + decimalLen(v)
+	}
 	i := end
 	for v >= 100 {
 		q := v / 100

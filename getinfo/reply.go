@@ -50,8 +50,9 @@ const maxPooled = 64 << 10
 // buffers are dropped after it is written.
 const MaxRetained = 32 << 20
 
-// chunk is how much of the reply is encoded before each write to w.
-const chunk = 32 << 10
+// chunk is how much of the reply is encoded before each write to w: big
+// enough that a conn/all of megabytes takes a few dozen system calls.
+const chunk = 256 << 10
 
 // ReplyWriter writes GETINFO replies as [WriteReply] does, keeping its
 // buffers from one reply to the next (up to [MaxRetained]), so that a

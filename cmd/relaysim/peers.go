@@ -84,7 +84,7 @@ func (s *simulation) client(c net.Conn, fp *connstate.Fingerprint, stuck bool) {
 	var circID uint32
 	var open []uint32
 	for {
-		if !s.sleep(s.jitter(200*time.Millisecond, 3*time.Second)) {
+		if !s.sleep(s.jitter(time.Second, 8*time.Second)) {
 			return
 		}
 		var out *cell

@@ -1,0 +1,324 @@
+// Command sidebyside measures the proposal's case for conn/all: how much
+// faster a relay answers it than the system's tools list the same sockets.
+//
+// It builds and starts relaysim holding -conns live loopback TCP
+// connections (two sockets each, both ends in relaysim), waits until they
+// are open, then times, round after round so that all share the machine's
+// noise:
+//
+//   - GETINFO conn/all over a real control-port connection, from writing
+//     the request to reading the reply's "250 OK" line, by a client that
+//     reads bytes without decoding them;
+//   - the same request through bine (github.com/cretz/bine), which
+//     decodes the data block;
+//   - ss -tnpi, ss -tn, netstat -tnp and lsof -nP -i -a -p PID, each run as
+//     a controller would run it, output discarded.
+//
+// It prints the medians and each one's ratio to the raw conn/all, and
+// ends with the line ratio_ss_tnpi=<x>. Tools that are not installed are
+// reported and skipped (Debian: iproute2, net-tools, lsof).
+//
+// Usage:
+//
+//	go run ./cmd/sidebyside [-conns 9000] [-runs 15]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cretz/bine/control"
+)
+
+func main() {
+	conns := flag.Int("conns", 9000, "connections relaysim holds open")
+	runs := flag.Int("runs", 15, "rounds of measurement")
+	flag.Parse()
+	if err := run(*conns, *runs, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "sidebyside:", err)
+		os.Exit(1)
+	}
+}
+
+func run(conns, runs int, out io.Writer) error {
+	dir, err := os.MkdirTemp("", "sidebyside-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "relaysim")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/relaysim")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building relaysim (run from the module root): %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim := exec.CommandContext(ctx, bin, "-control", "127.0.0.1:0", "-auth", "null", "-quiet", "-conns", strconv.Itoa(conns))
+	sim.Stderr = os.Stderr
+	stdout, err := sim.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := sim.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		sim.Process.Signal(os.Interrupt)
+		sim.Wait()
+	}()
+	addr, err := controlAddr(stdout)
+	if err != nil {
+		return err
+	}
+	go io.Copy(io.Discard, stdout)
+	pid := strconv.Itoa(sim.Process.Pid)
+	fmt.Fprintf(out, "relaysim pid %s, control port %s, filling %d connections...\n", pid, addr, conns)
+
+	raw, err := dialRaw(addr)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	lines, err := waitFull(raw, conns)
+	if err != nil {
+		return err
+	}
+	bc, err := dialBine(addr)
+	if err != nil {
+		return err
+	}
+	defer bc.Close()
+
+	type tool struct {
+		name  string
+		argv  []string
+		times []time.Duration
+	}
+	tools := []*tool{
+		{name: "ss -tnpi", argv: []string{"ss", "-tnpi"}},
+		{name: "ss -tn", argv: []string{"ss", "-tn"}},
+		{name: "netstat -tnp", argv: []string{"netstat", "-tnp"}},
+		{name: "lsof -nP -i -a -p PID", argv: []string{"lsof", "-nP", "-i", "-a", "-p", pid}},
+	}
+	var missing []string
+	tools = slices.DeleteFunc(tools, func(t *tool) bool {
+		if _, err := exec.LookPath(t.argv[0]); err != nil {
+			missing = append(missing, t.name)
+			return true
+		}
+		return false
+	})
+	var rawTimes, bineTimes []time.Duration
+	var replyBytes int
+	for range runs {
+		d, n, err := raw.connAll()
+		if err != nil {
+			return err
+		}
+		rawTimes, replyBytes = append(rawTimes, d), n
+		t0 := time.Now()
+		if _, err := bc.GetInfo("conn/all"); err != nil {
+			return fmt.Errorf("bine: %w", err)
+		}
+		bineTimes = append(bineTimes, time.Since(t0))
+		for _, t := range tools {
+			t0 := time.Now()
+			cmd := exec.Command(t.argv[0], t.argv[1:]...)
+			cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+			if err := cmd.Run(); err != nil {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) { // lsof exits 1 when it filtered some out; the listing counts
+					return fmt.Errorf("%s: %w", t.name, err)
+				}
+			}
+			t.times = append(t.times, time.Since(t0))
+		}
+	}
+
+	sockets, _ := countSockets()
+	fmt.Fprintf(out, "\nconn/all: %d entry lines, %d reply bytes; %d TCP sockets on the machine; medians of %d rounds\n\n", lines, replyBytes, sockets, runs)
+	base := median(rawTimes)
+	fmt.Fprintf(out, "%-26s %12s %10s\n", "how", "median", "ratio")
+	fmt.Fprintf(out, "%-26s %12s %10s\n", "GETINFO conn/all (raw)", round(base), "1")
+	row := func(name string, d time.Duration) float64 {
+		r := float64(d) / float64(base)
+		fmt.Fprintf(out, "%-26s %12s %9.1fx\n", name, round(d), r)
+		return r
+	}
+	row("GETINFO conn/all (bine)", median(bineTimes))
+	ratios := map[string]float64{}
+	for _, t := range tools {
+		ratios[t.name] = row(t.name, median(t.times))
+	}
+	for _, m := range missing {
+		fmt.Fprintf(out, "%-26s %12s\n", m, "not installed")
+	}
+	fmt.Fprintf(out, "\nratio_bine=%.1f\n", float64(median(bineTimes))/float64(base))
+	r, ok := ratios["ss -tnpi"]
+	if !ok {
+		return errors.New("ss is not installed (Debian package iproute2): no ratio_ss_tnpi")
+	}
+	fmt.Fprintf(out, "ratio_ss_tnpi=%.1f\n", r)
+	return nil
+}
+
+var controlRE = regexp.MustCompile(`relaysim: control port (\S+)`)
+
+func controlAddr(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if m := controlRE.FindStringSubmatch(sc.Text()); m != nil {
+			return m[1], nil
+		}
+	}
+	return "", errors.New("relaysim printed no control port")
+}
+
+// rawClient speaks the control protocol by hand and reads replies as
+// bytes, without decoding them.
+type rawClient struct {
+	c   net.Conn
+	buf []byte
+}
+
+func dialRaw(addr string) (*rawClient, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rc := &rawClient{c: c, buf: make([]byte, 256<<10)}
+	if _, err := io.WriteString(c, "AUTHENTICATE\r\n"); err != nil {
+		return nil, err
+	}
+	if _, err := rc.readUntil([]byte("250 OK\r\n")); err != nil {
+		return nil, err
+	}
+	return rc, nil
+}
+
+func (rc *rawClient) Close() error { return rc.c.Close() }
+
+// readUntil reads until the bytes read end with end, and returns how many.
+func (rc *rawClient) readUntil(end []byte) (int, error) {
+	var tail []byte
+	total := 0
+	rc.c.SetReadDeadline(time.Now().Add(time.Minute))
+	for {
+		n, err := rc.c.Read(rc.buf)
+		if err != nil {
+			return total, err
+		}
+		total += n
+		tail = append(tail, rc.buf[:n]...)
+		if len(tail) > len(end) {
+			tail = tail[len(tail)-len(end):]
+		}
+		if bytes.Equal(tail, end) {
+			return total, nil
+		}
+	}
+}
+
+// connAll times one GETINFO conn/all, from the write to the final "250 OK".
+func (rc *rawClient) connAll() (time.Duration, int, error) {
+	t0 := time.Now()
+	if _, err := io.WriteString(rc.c, "GETINFO conn/all\r\n"); err != nil {
+		return 0, 0, err
+	}
+	n, err := rc.readUntil([]byte("\r\n250 OK\r\n"))
+	return time.Since(t0), n, err
+}
+
+// waitFull waits until relaysim holds about conns connections (its count
+// stops growing near the target), and returns the number of entry lines
+// then.
+func waitFull(rc *rawClient, conns int) (int, error) {
+	deadline := time.Now().Add(3 * time.Minute)
+	last := 0
+	for time.Now().Before(deadline) {
+		rc.c.SetReadDeadline(time.Now().Add(time.Minute))
+		if _, err := io.WriteString(rc.c, "GETINFO conn/all\r\n"); err != nil {
+			return 0, err
+		}
+		var reply bytes.Buffer
+		for !bytes.HasSuffix(reply.Bytes(), []byte("\r\n250 OK\r\n")) {
+			n, err := rc.c.Read(rc.buf)
+			if err != nil {
+				return 0, err
+			}
+			reply.Write(rc.buf[:n])
+		}
+		lines := strings.Split(reply.String(), "\r\n")
+		open := 0
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) >= 2 && f[1] == "0" {
+				open++
+			}
+		}
+		if open >= conns*85/100 && open <= last+conns/100 {
+			return len(lines) - 4, nil
+		}
+		last = open
+		time.Sleep(2 * time.Second)
+	}
+	return 0, errors.New("relaysim did not fill in three minutes")
+}
+
+func dialBine(addr string) (*control.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	bc := control.NewConn(textproto.NewConn(c))
+	if err := bc.Authenticate(""); err != nil {
+		bc.Close()
+		return nil, err
+	}
+	return bc, nil
+}
+
+// countSockets counts the machine's TCP sockets, from /proc.
+func countSockets() (int, error) {
+	n := 0
+	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		n += bytes.Count(b, []byte("\n")) - 1
+	}
+	return n, nil
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func round(d time.Duration) string {
+	switch {
+	case d >= 100*time.Millisecond:
+		return d.Round(time.Millisecond).String()
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond).String()
+	}
+	return d.Round(time.Microsecond).String()
+}
