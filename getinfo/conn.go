@@ -52,10 +52,6 @@ type PartitionedSource interface {
 	EntryParts(n int) []iter.Seq[*connstate.Entry]
 }
 
-// parallelFrom is the entry count from which conn/all is formatted in
-// parallel: below it, starting goroutines costs more than it saves.
-const parallelFrom = 4096
-
 // ConnOption configures a [ConnHandler].
 type ConnOption func(*ConnHandler)
 
