@@ -8,10 +8,13 @@
 // [Circuit.BindOutbound] and [Circuit.BindExit], and each returned [Leg]
 // counts that circuit's bytes on that connection.
 //
-// Readers take snapshots: [Registry.AppendEntries] lists every entry line
-// of conn/all as an [Entry], sorted by (CircID, ConnID), and
-// [Registry.LookupEntry] finds one line. [Registry.Totals] gives byte totals
-// that keep the bytes of closed connections.
+// Readers take snapshots: [Registry.Entries] iterates over every entry
+// line of conn/all as an [Entry], sorted by (CircID, ConnID), without
+// building a list; [Registry.AppendEntries] appends them to a slice;
+// [Registry.EntryParts] splits one snapshot into ordered parts for
+// goroutines to format at once; [Registry.LookupEntry] finds one line.
+// [Registry.Totals] gives byte totals that keep the bytes of closed
+// connections.
 //
 // Entries are raw: they hold every address the registry knows. Pass them
 // through package scrub before showing them to anyone.

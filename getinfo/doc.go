@@ -35,6 +35,12 @@
 // own error text is never sent, since it may hold private data: see [Error],
 // [Unavailable] and [UnrecognizedWithText] for what is.
 //
+// A connection that answers many GETINFOs keeps a [ReplyWriter], which
+// keeps its buffers between replies; conn/all of 100,000 entries then
+// allocates no more than conn/all of ten. [ConnHandler] formats a large
+// conn/all on several goroutines when its source is a
+// [PartitionedSource], as a *connstate.Registry is.
+//
 // # Departures from tor
 //
 // A key holding a control byte (a byte below 0x20 other than TAB, or 0x7F) is
