@@ -46,22 +46,8 @@ func (r *Registry) Entries() iter.Seq[*Entry] {
 // walk is Entries' iteration, a method so that AppendEntries can call it
 // with a closure that stays on the stack.
 func (r *Registry) walk(yield func(*Entry) bool) {
-	sc := r.spare.Swap(nil)
-	if sc == nil {
-		sc = new(snapshotScratch) // a concurrent snapshot holds the spare
-	}
+	sc, now, g := r.capture()
 	defer r.release(sc)
-	now := r.now()
-
-	r.mu.RLock()
-	g := r.gen
-	sc.conns = r.conns.appendLive(sc.conns[:0])
-	for _, s := range r.circs.slots {
-		if s.p != nil && len(s.p.legs) > 0 {
-			sc.circs = append(sc.circs, circuitLegs{id: s.id, legs: s.p.legs})
-		}
-	}
-	r.mu.RUnlock()
 
 	e := &sc.entry
 	for _, c := range sc.conns {
@@ -82,6 +68,26 @@ func (r *Registry) walk(yield func(*Entry) bool) {
 			}
 		}
 	}
+}
+
+// capture copies the pointers of the open connections and of the
+// circuits' legs under the read lock, into scratch space kept from the
+// last snapshot, and returns the time and generation they are valid at.
+func (r *Registry) capture() (sc *snapshotScratch, now int64, g uint64) {
+	sc = r.spare.Swap(nil)
+	if sc == nil {
+		sc = new(snapshotScratch) // first use, or a concurrent snapshot holds the spare
+	}
+	now = r.now()
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	sc.conns = r.conns.appendLive(sc.conns[:0])
+	for _, s := range r.circs.slots {
+		if s.p != nil && len(s.p.legs) > 0 {
+			sc.circs = append(sc.circs, circuitLegs{id: s.id, legs: s.p.legs})
+		}
+	}
+	return sc, now, r.gen
 }
 
 // release gives the scratch space back for the next snapshot, dropping its
@@ -105,20 +111,7 @@ const MinPart = 2048
 // formatted in parallel; each part may be ranged once, and yields a pointer
 // to an Entry it reuses, as Entries does.
 func (r *Registry) EntryParts(n int) []iter.Seq[*Entry] {
-	sc := r.spare.Swap(nil)
-	if sc == nil {
-		sc = new(snapshotScratch)
-	}
-	now := r.now()
-	r.mu.RLock()
-	g := r.gen
-	sc.conns = r.conns.appendLive(sc.conns[:0])
-	for _, s := range r.circs.slots {
-		if s.p != nil && len(s.p.legs) > 0 {
-			sc.circs = append(sc.circs, circuitLegs{id: s.id, legs: s.p.legs})
-		}
-	}
-	r.mu.RUnlock()
+	sc, now, g := r.capture()
 
 	// The legs slices are never changed once published: flatten them
 	// outside the lock, so that each part can start at any index.
