@@ -188,8 +188,9 @@ func (c *Conn) SetFingerprint(fp Fingerprint) error {
 // becomes [NetworkOutside] and any fingerprint is forgotten.
 func (c *Conn) SetNotRelay() error {
 	return c.change(func(s uint32) uint32 {
-		// Network before fingerprint: a reader never sees 't' shown with a fingerprint
-		// it should not have, and scrubbing hides both anyway.
+		// Network before fingerprint: a reader that still sees 'T' sees the
+		// fingerprint that went with it. One that sees 't' may briefly see
+		// the old fingerprint too, which scrubbing hides on 't' lines.
 		c.state.Store(s&^networkMask | uint32(NetworkOutside)<<netShift)
 		c.fp.Store(nil)
 		return s&^networkMask | uint32(NetworkOutside)<<netShift

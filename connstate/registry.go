@@ -194,7 +194,8 @@ type Totals struct {
 	RelayRead, RelayWritten uint64
 	// TrafficRead and TrafficWritten count connections to peers that are
 	// not loopback addresses, control connections excluded: tor's
-	// traffic/read and traffic/written.
+	// traffic/read and traffic/written. A peer whose address is unknown
+	// counts, since nothing says it is local.
 	TrafficRead, TrafficWritten uint64
 }
 

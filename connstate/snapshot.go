@@ -159,8 +159,8 @@ func (r *Registry) EntryParts(n int) []iter.Seq[*Entry] {
 // returns the extended slice. A warm call, into a slice with room, does
 // not allocate.
 func (r *Registry) AppendEntries(dst []Entry) []Entry {
-	_, conns := r.Counts()
-	dst = growEntries(dst, conns)
+	conns, circuits := r.Counts()
+	dst = growEntries(dst, conns+2*circuits) // most circuits have two legs
 	r.walk(func(e *Entry) bool {
 		dst = append(dst, *e)
 		return true
