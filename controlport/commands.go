@@ -63,7 +63,7 @@ const (
 
 func inList(list, name string) bool {
 	for _, n := range strings.Fields(list) {
-		if strings.EqualFold(n, name) {
+		if equalFoldASCII(n, name) {
 			return true
 		}
 	}
@@ -81,7 +81,7 @@ func echo(prefix, word string) string {
 func (c *conn) setEvents(args string) bool {
 	for _, e := range getinfo.SplitKeys(args) {
 		// tor accepts and ignores EXTENDED and the obsolete AUTHDIR_NEWDESCS.
-		if !strings.EqualFold(e, "EXTENDED") && !strings.EqualFold(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
+		if !equalFoldASCII(e, "EXTENDED") && !equalFoldASCII(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
 			c.reply(echo("552 Unrecognized event ", e))
 			return true
 		}
@@ -108,7 +108,7 @@ func (c *conn) getConf(args string) bool {
 	keys := getinfo.SplitKeys(args)
 	var unknown []string
 	for _, k := range keys {
-		if !strings.EqualFold(k, "__OwningControllerProcess") {
+		if !equalFoldASCII(k, "__OwningControllerProcess") {
 			unknown = append(unknown, k)
 		}
 	}
@@ -222,4 +222,41 @@ func (c countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.rc.AddWritten(uint64(n))
 	return n, err
+}
+
+// equalFoldASCII is tor's strcasecmp: it folds ASCII letters only, so that
+// "ſ" is not "s" and "ı" is not "i", as strings.EqualFold would have them.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// upperASCII upper-cases ASCII letters only.
+func upperASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'a' <= s[i] && s[i] <= 'z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'a' <= b[j] && b[j] <= 'z' {
+					b[j] -= 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

@@ -160,7 +160,7 @@ func (c *conn) reply(line string) {
 
 // dispatch answers one command and reports whether the connection stays open.
 func (c *conn) dispatch(cmd, args string) bool {
-	upper := strings.ToUpper(cmd)
+	upper := upperASCII(cmd) // tor matches with strcasecmp: ASCII only
 	if !c.authed && !c.validBeforeAuth(upper) {
 		c.reply("514 Authentication required.")
 		return false
@@ -217,7 +217,7 @@ func (c *conn) authChallenge(cmd, raw string) bool {
 		return true
 	}
 	switch {
-	case !strings.EqualFold(a.positional[0], "SAFECOOKIE"):
+	case !equalFoldASCII(a.positional[0], "SAFECOOKIE"):
 		c.reply("513 AUTHCHALLENGE only supports SAFECOOKIE authentication")
 		return false
 	case c.s.cookie == nil:

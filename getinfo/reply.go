@@ -60,13 +60,20 @@ const chunk = 256 << 10
 // The zero ReplyWriter is ready to use. A ReplyWriter is not safe for
 // concurrent use: keep one per connection.
 type ReplyWriter struct {
-	vals  []byte   // the values, back to back
-	ends  []int    // where each key's value ends in vals
-	unrec []*Error // the 552s, in request order
-	out   []byte   // the encoded reply, written to w in chunks
+	vals  []byte         // the values, back to back
+	spans []span         // where each key's value is in vals
+	unrec []*Error       // the 552s, in request order
+	out   []byte         // the encoded reply, written to w in chunks
+	seen  map[string]int // for a long request: the first index of each key
 }
 
-func (rw *ReplyWriter) retained() int { return cap(rw.vals) + cap(rw.out) + 8*cap(rw.ends) }
+// span is one key's answer: its value's place in vals, or its 552.
+type span struct {
+	start, end int
+	err        *Error
+}
+
+func (rw *ReplyWriter) retained() int { return cap(rw.vals) + cap(rw.out) + 24*cap(rw.spans) }
 
 // Write answers keys with h and writes the reply to w; see [WriteReply].
 func (rw *ReplyWriter) Write(w io.Writer, h Handler, keys []string) error {
@@ -79,9 +86,10 @@ func (rw *ReplyWriter) Write(w io.Writer, h Handler, keys []string) error {
 
 func (rw *ReplyWriter) reset() {
 	clear(rw.unrec)
-	rw.vals, rw.ends, rw.unrec, rw.out = rw.vals[:0], rw.ends[:0], rw.unrec[:0], rw.out[:0]
+	clear(rw.seen)
+	rw.vals, rw.spans, rw.unrec, rw.out = rw.vals[:0], rw.spans[:0], rw.unrec[:0], rw.out[:0]
 	if rw.retained() > MaxRetained {
-		rw.vals, rw.ends, rw.out = nil, nil, nil
+		rw.vals, rw.spans, rw.out = nil, nil, nil
 	}
 }
 
@@ -104,10 +112,8 @@ func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
 		}
 		return rw.flush(w)
 	}
-	start := 0
 	for i, key := range keys {
-		v := rw.vals[start:rw.ends[i]]
-		start = rw.ends[i]
+		v := rw.vals[rw.spans[i].start:rw.spans[i].end]
 		if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
 			rw.out = append(AppendEscapedKey(append(rw.out, "250-"...), key), '=')
 			if err := rw.appendRaw(w, v); err != nil {
@@ -126,9 +132,18 @@ func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
 }
 
 // evaluate answers keys in order, keeping values until a 552 makes them
-// useless. It stops at the first 551 and returns it.
+// useless. It stops at the first 551 and returns it. A key asked twice in
+// one request is answered once and its answer sent twice, so that one line
+// repeating a key cannot make the server hold a million values.
 func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
-	for _, key := range keys {
+	for i, key := range keys {
+		if j := rw.earlier(keys, i); j >= 0 {
+			rw.spans = append(rw.spans, rw.spans[j])
+			if e := rw.spans[j].err; e != nil {
+				rw.unrec = append(rw.unrec, e)
+			}
+			continue
+		}
 		n := len(rw.vals)
 		// The handler appends to an empty slice, so one that ignores dst
 		// cannot corrupt earlier values; appending in place costs a no-op copy.
@@ -136,14 +151,39 @@ func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
 		switch {
 		case e != nil && e.Code == StatusUnrecognized:
 			rw.unrec = append(rw.unrec, e)
+			rw.spans = append(rw.spans, span{err: e})
 		case e != nil:
 			return e
 		case len(rw.unrec) == 0:
 			rw.vals = append(rw.vals[:n], v...)
-			rw.ends = append(rw.ends, len(rw.vals))
+			rw.spans = append(rw.spans, span{start: n, end: len(rw.vals)})
+		default:
+			rw.spans = append(rw.spans, span{}) // not sent: a 552 came first
 		}
 	}
 	return nil
+}
+
+// earlier returns the index of the first occurrence of keys[i] before i,
+// or -1: by scanning for a short request, by a kept map for a long one.
+func (rw *ReplyWriter) earlier(keys []string, i int) int {
+	const scan = 16
+	if len(keys) <= scan {
+		for j := range i {
+			if keys[j] == keys[i] {
+				return j
+			}
+		}
+		return -1
+	}
+	if rw.seen == nil {
+		rw.seen = make(map[string]int)
+	}
+	if j, ok := rw.seen[keys[i]]; ok {
+		return j
+	}
+	rw.seen[keys[i]] = i
+	return -1
 }
 
 // appendLine adds one status line whose text is already safe to send.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,7 +166,7 @@ func TestWriteReplyStopsAt551(t *testing.T) {
 	// After a 552, later keys are still evaluated: a 551 may follow.
 	buf.Reset()
 	require.NoError(t, getinfo.WriteReply(&buf, m, []string{"nosuchkey", "counted", "counted"}))
-	assert.EqualValues(t, 3, calls.Load())
+	assert.EqualValues(t, 2, calls.Load(), "a key asked twice is answered once")
 }
 
 // TestWriteReplyHandlerIgnoringDst checks that a handler that returns a
@@ -220,3 +221,28 @@ func TestWriteReplyLargeValue(t *testing.T) {
 	require.NoError(t, getinfo.WriteReply(&buf, newTestMux(), []string{"version"}))
 	assert.Equal(t, "250-version=0.4.9.11\r\n250 OK\r\n", buf.String())
 }
+
+// TestRepeatedKeyMemory: one line repeating a key, as long as the line
+// limit allows, costs memory for one value, not one per repetition.
+func TestRepeatedKeyMemory(t *testing.T) {
+	m := getinfo.NewMux()
+	big := strings.Repeat("x", 2000)
+	m.HandleFunc("names", "A long value.", func(dst []byte, _ string) ([]byte, error) { return append(dst, big...), nil })
+	keys := make([]string, 90000)
+	for i := range keys {
+		keys[i] = "names"
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var rw getinfo.ReplyWriter
+	n := &countWriter{}
+	require.NoError(t, rw.Write(n, m, keys))
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, int64(90000*(len("250-names=")+2000+2)+len("250 OK\r\n")), n.n, "every repetition is answered")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), "90,000 × 2 KB must not be held at once")
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
