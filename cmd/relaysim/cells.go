@@ -32,12 +32,16 @@ type cell [cellLen]byte
 func (c *cell) circID() uint32 { return binary.BigEndian.Uint32(c[:4]) }
 func (c *cell) command() byte  { return c[4] }
 
-func newCell(circID uint32, command byte) *cell {
-	var c cell
+// set makes c a cell of the given circuit and command; the payload after
+// the command byte is left as it is.
+func (c *cell) set(circID uint32, command byte) *cell {
 	binary.BigEndian.PutUint32(c[:4], circID)
 	c[4] = command
-	return &c
+	return c
 }
+
+// putID changes the circuit ID, for a cell passed on to the next hop.
+func (c *cell) putID(circID uint32) { binary.BigEndian.PutUint32(c[:4], circID) }
 
 func readCell(r io.Reader, c *cell) error {
 	_, err := io.ReadFull(r, c[:])

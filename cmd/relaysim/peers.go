@@ -65,7 +65,8 @@ func (s *simulation) client(c net.Conn, fp *connstate.Fingerprint, stuck bool) {
 		io.Copy(io.Discard, c) // until we give up on it and close
 		return
 	}
-	hello := newCell(0, cmdHello)
+	var hello cell
+	hello.set(0, cmdHello)
 	if fp != nil {
 		hello[5] = helloRelay
 		copy(hello[6:], fp[:])
@@ -83,21 +84,21 @@ func (s *simulation) client(c net.Conn, fp *connstate.Fingerprint, stuck bool) {
 
 	var circID uint32
 	var open []uint32
+	var out cell // reused: one cell in flight at a time
 	for {
 		if !s.sleep(s.jitter(time.Second, 8*time.Second)) {
 			return
 		}
-		var out *cell
 		switch {
 		case len(open) == 0 || len(open) < 3 && s.chance(10):
 			circID++
 			open = append(open, circID)
-			out = newCell(circID, cmdCreate)
+			out.set(circID, cmdCreate)
 		case s.chance(5):
-			out = newCell(open[0], cmdDestroy)
+			out.set(open[0], cmdDestroy)
 			open = open[1:]
 		default:
-			out = newCell(open[len(open)-1], cmdData)
+			out.set(open[len(open)-1], cmdData)
 		}
 		c.SetWriteDeadline(time.Now().Add(writeLimit))
 		if _, err := c.Write(out[:]); err != nil {

@@ -53,6 +53,7 @@ type link struct {
 	nc   net.Conn
 
 	writeMu sync.Mutex
+	wbuf    cell // what write sends, under writeMu: callers' cells stay on their stacks
 	// guarded by simulation.mu
 	circs   map[uint32]*circuit // by the circuit ID this link's cells carry
 	closed  bool
@@ -293,8 +294,9 @@ func (s *simulation) destroyLocked(c *circuit) *link {
 func (s *simulation) write(l *link, c *cell, leg *connstate.Leg) error {
 	l.writeMu.Lock()
 	defer l.writeMu.Unlock()
+	l.wbuf = *c
 	l.nc.SetWriteDeadline(time.Now().Add(writeLimit))
-	n, err := l.nc.Write(c[:])
+	n, err := l.nc.Write(l.wbuf[:])
 	l.rc.AddWritten(uint64(n))
 	leg.AddWritten(uint64(n))
 	return err
@@ -367,14 +369,12 @@ func (s *simulation) fromClient(l *link, c *cell) bool {
 		return true
 	}
 	fwd := *c
-	putID(&fwd, circ.outID)
+	fwd.putID(circ.outID)
 	if s.write(circ.out, &fwd, circ.outLeg) != nil {
 		s.closeLink(circ.out)
 	}
 	return true
 }
-
-func putID(c *cell, id uint32) { copy(c[:4], newCell(id, 0)[:4]) }
 
 // create opens a circuit from inbound link l: to a peer relay mostly, or
 // out of the network as an exit stream.
@@ -422,7 +422,8 @@ func (s *simulation) create(in *link, inID uint32) bool {
 	if out.kind == kindExit {
 		s.goroutine(func() { s.serveExit(c) })
 	}
-	return s.write(in, newCell(inID, cmdCreated), c.inLeg) == nil
+	var created cell
+	return s.write(in, created.set(inID, cmdCreated), c.inLeg) == nil
 }
 
 func bindOut(circ *connstate.Circuit, out *link) (*connstate.Leg, error) {
@@ -475,9 +476,10 @@ func (s *simulation) serveExit(c *circuit) {
 		if err != nil {
 			return
 		}
-		back := newCell(c.inID, cmdData)
+		var back cell
+		back.set(c.inID, cmdData)
 		copy(back[5:], buf)
-		if s.write(c.in, back, c.inLeg) != nil {
+		if s.write(c.in, &back, c.inLeg) != nil {
 			return
 		}
 	}
@@ -520,7 +522,7 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 			}
 			circ.outLeg.AddRead(cellLen)
 			back := c
-			putID(&back, circ.inID)
+			back.putID(circ.inID)
 			if s.write(circ.in, &back, circ.inLeg) != nil {
 				s.closeLink(circ.in)
 			}
@@ -532,7 +534,8 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 // its identity, then echoes every cell back.
 func (s *simulation) servePeer(c net.Conn, fp connstate.Fingerprint) {
 	defer c.Close()
-	hello := newCell(0, cmdHello)
+	var hello cell
+	hello.set(0, cmdHello)
 	hello[5] = helloRelay
 	copy(hello[6:], fp[:])
 	if _, err := c.Write(hello[:]); err != nil {
