@@ -126,12 +126,14 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	remote := normalizeRemote(cfg.Remote)
 	c := &Conn{
-		reg:       r,
-		remote:    normalizeRemote(cfg.Remote),
-		localPort: cfg.LocalPort,
+		reg:        r,
+		addr:       remote.Addr(),
+		remotePort: remote.Port(),
+		localPort:  cfg.LocalPort,
 	}
-	c.traffic = cfg.Usage != UsageControl && !c.remote.Addr().IsLoopback()
+	c.traffic = cfg.Usage != UsageControl && !remote.Addr().IsLoopback()
 	c.state.Store(packState(Flags{
 		Direction:   cfg.Direction,
 		Established: cfg.Established,
@@ -142,8 +144,7 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 		fp := cfg.Fingerprint
 		c.fp.Store(&fp)
 	}
-	c.openedAt = r.now()
-	c.establishedAt.Store(c.openedAt)
+	c.since.Store(r.now())
 
 	r.mu.Lock()
 	defer r.mu.Unlock()

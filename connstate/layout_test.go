@@ -1,0 +1,21 @@
+package connstate
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestLayout keeps Conn at 128 bytes with what a snapshot reads in its first
+// 64, and Leg's counters first: the benchmarks' figures depend on it.
+func TestLayout(t *testing.T) {
+	var c Conn
+	if got := unsafe.Sizeof(c); got != 128 {
+		t.Errorf("Conn is %d bytes, want 128", got)
+	}
+	if end := unsafe.Offsetof(c.closedGen) + unsafe.Sizeof(c.closedGen); end > 64 {
+		t.Errorf("a snapshot's fields end at byte %d, past the first cache line", end)
+	}
+	if off := unsafe.Offsetof(c.read); off < 64 {
+		t.Errorf("the hot counters start at byte %d, inside the snapshot's line", off)
+	}
+}
