@@ -18,4 +18,7 @@ func TestLayout(t *testing.T) {
 	if off := unsafe.Offsetof(c.read); off < 64 {
 		t.Errorf("the hot counters start at byte %d, inside the snapshot's line", off)
 	}
+	if got := unsafe.Sizeof(Leg{}); got != 64 {
+		t.Errorf("Leg is %d bytes, want 64", got)
+	}
 }
