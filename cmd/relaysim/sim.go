@@ -58,6 +58,7 @@ type link struct {
 	circs   map[uint32]*circuit // by the circuit ID this link's cells carry
 	closed  bool
 	stalled bool // a peer that never finishes its handshake
+	ready   int  // index in simulation.ready once an established relay link, else -1
 }
 
 // circuit is one circuit through the relay.
@@ -98,6 +99,9 @@ type simulation struct {
 	// will be: the churn counts them, so it never overshoots its target.
 	pending map[string]linkKind
 	nextID  uint32 // circuit IDs on outbound links
+	// ready holds the established outbound relay links, for circuits to
+	// pick from without scanning every link.
+	ready []*link
 }
 
 func listen() (net.Listener, error) {
@@ -222,7 +226,7 @@ func (s *simulation) register(kind linkKind, nc net.Conn, cfg connstate.ConnConf
 	if err != nil {
 		return nil, err
 	}
-	l := &link{kind: kind, rc: rc, nc: nc, circs: map[uint32]*circuit{}}
+	l := &link{kind: kind, rc: rc, nc: nc, circs: map[uint32]*circuit{}, ready: -1}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopping() {
@@ -257,6 +261,12 @@ func (s *simulation) closeLink(l *link) {
 	l.closed = true
 	delete(s.links, l)
 	s.counts[l.kind]--
+	if i := l.ready; i >= 0 {
+		last := s.ready[len(s.ready)-1]
+		s.ready[i], last.ready = last, i
+		s.ready = s.ready[:len(s.ready)-1]
+		l.ready = -1
+	}
 	var exits []*link
 	for _, c := range l.circs {
 		if ex := s.destroyLocked(c); ex != nil && ex != l {
@@ -392,7 +402,7 @@ func (s *simulation) create(in *link, inID uint32) bool {
 	exit := s.rng.IntN(100) < 15 && s.counts[kindExit] < s.target*shareExits/100
 	var out *link
 	if !exit {
-		out = s.pickLocked(kindRelayOut)
+		out = s.pickLocked()
 	}
 	s.mu.Unlock()
 	if out == nil {
@@ -433,19 +443,12 @@ func bindOut(circ *connstate.Circuit, out *link) (*connstate.Leg, error) {
 	return circ.BindOutbound(out.rc)
 }
 
-// pickLocked returns a random established link of a kind, or nil.
-func (s *simulation) pickLocked(kind linkKind) *link {
-	var found *link
-	n := 0
-	for l := range s.links {
-		if l.kind == kind && !l.stalled && l.rc.Flags().Established {
-			n++
-			if s.rng.IntN(n) == 0 {
-				found = l
-			}
-		}
+// pickLocked returns a random established outbound relay link, or nil.
+func (s *simulation) pickLocked() *link {
+	if len(s.ready) == 0 {
+		return nil
 	}
-	return found
+	return s.ready[s.rng.IntN(len(s.ready))]
 }
 
 // openExit connects an exit stream to the destination server.
@@ -512,6 +515,12 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 		if l.rc.SetFingerprint(connstate.Fingerprint(c[6:26])) != nil || l.rc.MarkEstablished() != nil {
 			return
 		}
+		s.mu.Lock()
+		if !l.closed {
+			l.ready = len(s.ready)
+			s.ready = append(s.ready, l)
+		}
+		s.mu.Unlock()
 		for readCell(nc, &c) == nil {
 			l.rc.AddRead(cellLen)
 			s.mu.Lock()
