@@ -226,10 +226,9 @@ func (rc *rawClient) readUntil(end []byte) (int, error) {
 			return total, err
 		}
 		total += n
-		tail = append(tail, rc.buf[:n]...)
-		if len(tail) > len(end) {
-			tail = tail[len(tail)-len(end):]
-		}
+		// Keep only the last len(end) bytes seen: the reply is not decoded.
+		tail = append(tail, rc.buf[max(0, n-len(end)):n]...)
+		tail = tail[max(0, len(tail)-len(end)):]
 		if bytes.Equal(tail, end) {
 			return total, nil
 		}
