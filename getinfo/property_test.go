@@ -454,6 +454,10 @@ func propScrubbed(c *propConn, e connstate.Entry) connstate.Entry {
 	}
 	if !c.shown() {
 		e.Remote, e.LocalPort = netip.AddrPort{}, 0
+	}
+	// Scrubbed lines and every circuit leg have their bytes rounded: a
+	// relay leg's exact bytes would give away its circuit's client leg.
+	if !c.shown() || e.CircID != 0 {
 		round := func(n uint64) uint64 { return (n + 512) / 1024 * 1024 } // counters stay far below 2^64
 		e.Read, e.Written = round(e.Read), round(e.Written)
 	}

@@ -14,8 +14,9 @@ const DefaultRound = 1024
 // Policy says what of an entry may be shown. Policies are values: build one
 // with [Default] or [Unscrubbed], and change Round if needed.
 type Policy struct {
-	// Round is the multiple to which READ and WRITE of scrubbed lines are
-	// rounded, half up; 0 or 1 keeps them exact.
+	// Round is the multiple to which READ and WRITE of scrubbed lines and
+	// of every circuit leg are rounded, half up: 0 means [DefaultRound], so
+	// that the zero Policy rounds too; 1 keeps the counts exact.
 	Round uint64
 
 	// reveal is unexported so that only Unscrubbed can turn scrubbing off:
@@ -40,7 +41,7 @@ func (p Policy) String() string {
 	if p.reveal {
 		return "unscrubbed"
 	}
-	if p.Round <= 1 {
+	if p.Round == 1 {
 		return "scrubbed, exact bytes"
 	}
 	return "scrubbed, bytes rounded"
@@ -71,11 +72,21 @@ func (p Policy) Scrub(e *connstate.Entry) {
 	if e.Flags.Network != connstate.NetworkTor {
 		e.Fingerprint = connstate.Fingerprint{}
 	}
-	if !ShowsEndpoints(e) {
+	shown := ShowsEndpoints(e)
+	if !shown {
 		e.Remote = netip.AddrPort{}
 		e.LocalPort = 0
-		e.Read = RoundHalfUp(e.Read, p.Round)
-		e.Written = RoundHalfUp(e.Written, p.Round)
+	}
+	// A leg's bytes are rounded even on a relay's line: a relay forwards
+	// cells one for one, so the exact bytes of a circuit's relay leg would
+	// give away those of its client or exit leg.
+	if !shown || e.CircID != 0 {
+		round := p.Round
+		if round == 0 {
+			round = DefaultRound
+		}
+		e.Read = RoundHalfUp(e.Read, round)
+		e.Written = RoundHalfUp(e.Written, round)
 	}
 }
 

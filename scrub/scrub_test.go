@@ -43,8 +43,11 @@ func TestEveryCombination(t *testing.T) {
 								if shown {
 									assert.Equal(t, remote, got.Remote)
 									assert.Equal(t, uint16(9001), got.LocalPort)
-									assert.Equal(t, uint64(1535), got.Read, "shown lines keep exact counts")
-									assert.Equal(t, uint64(512), got.Written)
+									assert.Equal(t, uint64(1024), got.Read, "a leg is rounded even on a shown line")
+									assert.Equal(t, uint64(1024), got.Written)
+									own := in
+									own.CircID = 0
+									assert.Equal(t, uint64(1535), p.Apply(own).Read, "a shown connection's own line keeps exact counts")
 								} else {
 									assert.False(t, got.Remote.IsValid(), "endpoint must be blanked")
 									assert.Zero(t, got.LocalPort)
@@ -61,8 +64,7 @@ func TestEveryCombination(t *testing.T) {
 								assert.Equal(t, in.Flags, got.Flags)
 								assert.Equal(t, in.Uptime, got.Uptime)
 								assert.Equal(t, in, scrub.Unscrubbed().Apply(in), "unscrubbed is the identity")
-								zero := scrub.Policy{}.Apply(in)
-								assert.Equal(t, got.Remote, zero.Remote, "the zero policy fails closed too")
+								assert.Equal(t, got, scrub.Policy{}.Apply(in), "the zero policy is the default one")
 							})
 						}
 					}
@@ -121,7 +123,8 @@ func TestRoundHalfUpProperties(t *testing.T) {
 
 func TestPolicyNames(t *testing.T) {
 	assert.Equal(t, "scrubbed, bytes rounded", scrub.Default().String())
-	assert.Equal(t, "scrubbed, exact bytes", scrub.Policy{}.String())
+	assert.Equal(t, "scrubbed, bytes rounded", scrub.Policy{}.String(), "the zero Policy rounds")
+	assert.Equal(t, "scrubbed, exact bytes", scrub.Policy{Round: 1}.String())
 	assert.Equal(t, "unscrubbed", scrub.Unscrubbed().String())
 	assert.True(t, scrub.Unscrubbed().Reveals())
 	assert.False(t, scrub.Default().Reveals())
