@@ -43,9 +43,11 @@
 //
 // # Misuse
 //
-// No method panics on misuse. Closing twice, binding a closed connection or
-// a second inbound or outbound leg, or calling a method on a nil handle
-// returns an error wrapping one of the sentinels below. Bytes added after a
+// No method panics on misuse of the handles a Registry returns. Closing
+// twice, binding a closed connection or a second inbound or outbound leg,
+// or calling a method on a nil handle returns an error wrapping one of the
+// sentinels below. Handles are made only by a Registry from
+// [NewRegistry]: a zero Registry, Conn or Circuit is not usable. Bytes added after a
 // close are a documented no-op: they are not counted anywhere, since the
 // connection's totals were taken when it closed.
 package connstate

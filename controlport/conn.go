@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -24,6 +25,9 @@ type conn struct {
 	rc *connstate.Conn // the controller in the registry, if any
 
 	authed           bool
+	closing          atomic.Bool // set by interrupt: stop after the command in hand
+	authOK           atomic.Bool // authenticated, for the server's eviction choice
+	started          time.Time
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
 	keys             []string
@@ -31,7 +35,7 @@ type conn struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc}
+	c := &conn{s: s, nc: nc, started: time.Now()}
 	rw := net.Conn(nc)
 	if s.cfg.Registry != nil {
 		if rc := s.register(nc); rc != nil {
@@ -68,14 +72,17 @@ func (s *Server) register(nc net.Conn) *connstate.Conn {
 	return rc
 }
 
-// interrupt wakes a connection blocked reading, so that it ends after the
-// command it is answering.
-func (c *conn) interrupt() { c.nc.SetReadDeadline(time.Now()) }
+// interrupt wakes a connection blocked reading, and makes it end after the
+// command it is answering, even if more commands are already buffered.
+func (c *conn) interrupt() {
+	c.closing.Store(true)
+	c.nc.SetReadDeadline(time.Now())
+}
 
 func (c *conn) serve() {
 	defer c.close()
 	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.AuthTimeout))
-	for {
+	for !c.closing.Load() {
 		line, err := c.lr.readLine()
 		if err != nil {
 			c.refuse(err)
@@ -95,6 +102,7 @@ func (c *conn) serve() {
 			return
 		}
 	}
+	c.flush() // shutting down: send what the last command answered
 }
 
 // refuse answers a read that ended the connection: tor's answers to an
@@ -177,10 +185,11 @@ func (c *conn) dispatch(cmd, args string) bool {
 		return c.authenticate(cmd, args)
 	case "GETINFO":
 		c.keys = getinfo.AppendSplitKeys(c.keys[:0], args)
-		if err := c.replies.Write(c.bw, c.s.cfg.Mux, c.keys); err != nil {
-			return false
+		err := c.replies.Write(c.bw, c.s.cfg.Mux, c.keys)
+		if cap(c.keys) > 1024 {
+			c.keys = nil // a huge request's keys would keep its line alive
 		}
-		return true
+		return err == nil
 	case "SETEVENTS":
 		return c.setEvents(args)
 	case "GETCONF":
@@ -282,7 +291,10 @@ func (c *conn) authenticate(cmd, raw string) bool {
 	c.authed = true
 	c.clientHash = nil // used up: tor checks a later AUTHENTICATE afresh
 	c.lr.onRead = nil
-	c.nc.SetReadDeadline(time.Time{})
+	c.authOK.Store(true)
+	if !c.closing.Load() { // a shutdown's deadline stays
+		c.nc.SetReadDeadline(time.Time{})
+	}
 	c.reply("250 OK")
 	return true
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -334,3 +335,100 @@ func TestConfigErrors(t *testing.T) {
 	_, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
 	assert.ErrorIs(t, err, controlport.ErrConfig, "a Mux already answering version")
 }
+
+// A server full of connections that never authenticate gives the oldest's
+// place to a newcomer: silent sockets cannot lock the operator out.
+func TestSilentSocketsCannotLockOut(t *testing.T) {
+	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 3})
+	var silent []net.Conn
+	for range 3 {
+		c := s.dial(t)
+		send(t, c, "PROTOCOLINFO 1\r\n") // served, so surely admitted, but not authenticated
+		readLine(t, c)
+		silent = append(silent, c)
+	}
+	c := s.dial(t)
+	send(t, c, "AUTHENTICATE\r\nGETINFO uptime\r\n")
+	expect(t, c, "250 OK\r\n250-uptime=79\r\n250 OK\r\n")
+	require.NoError(t, silent[0].SetReadDeadline(deadline()))
+	_, err := io.ReadAll(silent[0])
+	require.NoError(t, err, "the oldest silent connection was closed")
+}
+
+// Shutdown ends a connection after the command in hand even when more
+// commands already wait in its buffer.
+func TestShutdownWithPipelinedCommands(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	m := getinfo.NewMux()
+	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
+		close(started)
+		<-release
+		return append(dst, "done"...), nil
+	})
+	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	require.NoError(t, err)
+	l, err := srv.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(l)
+	c, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\nAUTHENTICATE\r\nGETINFO version\r\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	// Serve answers ErrServerClosed only once Shutdown has marked every
+	// connection: then let the slow command finish.
+	for srv.Serve(refusingListener{}) != controlport.ErrServerClosed {
+	}
+	close(release)
+	require.NoError(t, <-shut)
+	require.NoError(t, c.SetReadDeadline(deadline()))
+	got, err := io.ReadAll(c)
+	require.NoError(t, err)
+	assert.Equal(t, "250 OK\r\n250-slow=done\r\n250 OK\r\n", string(got), "nothing after the command in hand")
+}
+
+// Shutdown returns when its context ends, even with a handler stuck.
+func TestShutdownHonoursItsContext(t *testing.T) {
+	release := make(chan struct{})
+	started := make(chan struct{})
+	m := getinfo.NewMux()
+	m.HandleFunc("stuck", "Waits.", func(dst []byte, _ string) ([]byte, error) {
+		close(started)
+		<-release
+		return dst, nil
+	})
+	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	require.NoError(t, err)
+	l, err := srv.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go srv.Serve(l)
+	c, err := net.Dial("tcp", l.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	send(t, c, "AUTHENTICATE\r\nGETINFO stuck\r\n")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, srv.Shutdown(ctx), context.DeadlineExceeded)
+	close(release)                  // the handler ends on its own
+	require.NoError(t, srv.Close()) // and Close waits for it
+}
+
+// A New that fails must not replace a running server's cookie.
+func TestFailedNewKeepsTheCookie(t *testing.T) {
+	s := cookieServer(t)
+	_, err := controlport.New(controlport.Config{Mux: s.mux, CookieFile: s.CookieFile()})
+	require.ErrorIs(t, err, controlport.ErrConfig)
+	c := s.dial(t)
+	s.authenticate(t, c)
+}
+
+// refusingListener fails every Accept, so that Serve returns at once.
+type refusingListener struct{}
+
+func (refusingListener) Accept() (net.Conn, error) { return nil, errors.New("refused") }
+func (refusingListener) Close() error              { return nil }
+func (refusingListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }

@@ -129,6 +129,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.passwords = append(s.passwords, p)
 	}
+	// Keys before the cookie: a New that fails, say on a Mux another server
+	// uses, must not replace that server's cookie file.
+	if err := s.registerKeys(); err != nil {
+		return nil, err
+	}
 	if cfg.CookieFile != "" {
 		abs, err := filepath.Abs(cfg.CookieFile)
 		if err != nil {
@@ -138,9 +143,6 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 		s.cookiePath = abs
-	}
-	if err := s.registerKeys(); err != nil {
-		return nil, err
 	}
 	return s, nil
 }
@@ -245,8 +247,17 @@ func (s *Server) isClosing() bool {
 }
 
 // start serves nc in a new goroutine, unless the server is closing or full.
+// When full, the oldest connection that has not authenticated gives way,
+// so that sockets left silent cannot lock the operator out.
 func (s *Server) start(nc net.Conn) {
 	s.mu.Lock()
+	if !s.closing && len(s.conns) >= s.cfg.MaxControllers {
+		if old := s.oldestUnauthenticated(); old != nil {
+			delete(s.conns, old) // its goroutine's own delete is then a no-op
+			old.nc.Close()
+			s.log.Info("controlport: full; closed the oldest unauthenticated controller", "remote", old.nc.RemoteAddr())
+		}
+	}
 	if s.closing || len(s.conns) >= s.cfg.MaxControllers {
 		full := !s.closing
 		s.mu.Unlock()
@@ -271,9 +282,22 @@ func (s *Server) start(nc net.Conn) {
 	}()
 }
 
+// oldestUnauthenticated returns the connection that has waited longest
+// without authenticating, or nil. The caller holds s.mu.
+func (s *Server) oldestUnauthenticated() *conn {
+	var oldest *conn
+	for c := range s.conns {
+		if !c.authOK.Load() && (oldest == nil || c.started.Before(oldest.started)) {
+			oldest = c
+		}
+	}
+	return oldest
+}
+
 // Shutdown stops accepting controllers, lets each finish the command it is
 // answering, and waits for them to disconnect. When ctx ends first, it
-// closes the remaining connections and returns ctx's error.
+// closes the remaining connections and returns ctx's error at once, as
+// net/http does: a handler still running then ends on its own.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -295,12 +319,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		s.closeConns()
-		<-done
 		return ctx.Err()
 	}
 }
 
-// Close closes the listeners and every connection at once.
+// Close closes the listeners and every connection at once, and waits for
+// the handlers answering to return.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing = true

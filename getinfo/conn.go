@@ -135,11 +135,22 @@ func (h *ConnHandler) appendAll(dst []byte) []byte {
 	// The first part goes straight into dst; the others into buffers of
 	// their own, appended after it in order.
 	var wg sync.WaitGroup
+	panics := make([]any, len(parts))
 	for i := 1; i < len(parts); i++ {
-		wg.Go(func() { bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], false) })
+		wg.Go(func() {
+			// A panic on a worker would end the process; carry it back to
+			// the caller's goroutine, where Mux.Answer makes it a 551.
+			defer func() { panics[i] = recover() }()
+			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], false)
+		})
 	}
 	dst, wrote := h.appendPart(dst, parts[0], false)
 	wg.Wait()
+	for _, p := range panics {
+		if p != nil {
+			panic(p)
+		}
+	}
 	for _, b := range bufs[:len(parts)-1] {
 		if len(b) == 0 {
 			continue // a part whose legs had all closed

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"iter"
 	"net/netip"
 	"path/filepath"
 	"strconv"
@@ -309,4 +310,26 @@ leg 1041 out 17 read=1536 written=2560
 	// .
 	// 250-conn/1041/23=23 1041 0 0 0 IRt 3072 1024 42
 	// 250 OK
+}
+
+// panickySource is a PartitionedSource whose second part panics.
+type panickySource struct{ *connstate.Registry }
+
+func (p panickySource) EntryParts(n int) []iter.Seq[*connstate.Entry] {
+	parts := p.Registry.EntryParts(n)
+	if len(parts) > 1 {
+		parts[1] = func(func(*connstate.Entry) bool) { panic("boom") }
+	}
+	return parts
+}
+
+// A panic on one of conn/all's worker goroutines becomes a 551 for the
+// caller instead of ending the process.
+func TestWorkerPanicIsA551(t *testing.T) {
+	reg, _, err := connstatetest.BusyRelay(2, 3000).Build()
+	require.NoError(t, err)
+	m := getinfo.NewMux()
+	getinfo.NewConnHandler(panickySource{reg}, getinfo.WithWorkers(2)).Register(m)
+	_, err = m.Answer(nil, "conn/all")
+	assert.ErrorIs(t, err, getinfo.ErrInternal)
 }

@@ -85,12 +85,18 @@ func (rw *ReplyWriter) Write(w io.Writer, h Handler, keys []string) error {
 }
 
 func (rw *ReplyWriter) reset() {
+	// Clear what points into the request (keys, errors), so that a huge
+	// request keeps nothing alive, and drop what grew large.
 	clear(rw.unrec)
-	clear(rw.seen)
+	clear(rw.spans)
 	rw.vals, rw.spans, rw.unrec, rw.out = rw.vals[:0], rw.spans[:0], rw.unrec[:0], rw.out[:0]
 	if rw.retained() > MaxRetained {
 		rw.vals, rw.spans, rw.out = nil, nil, nil
 	}
+	if cap(rw.unrec) > 1024 {
+		rw.unrec = nil
+	}
+	rw.seen = nil // only long requests use it; a fresh map frees their buckets
 }
 
 func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {

@@ -422,6 +422,9 @@ func (s *simulation) create(in *link, inID uint32) bool {
 	if in.closed || out.closed {
 		s.mu.Unlock()
 		circ.Close()
+		if out.kind == kindExit {
+			s.closeLink(out) // opened for this circuit alone
+		}
 		return true
 	}
 	s.nextID++
