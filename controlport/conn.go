@@ -43,6 +43,9 @@ func (s *Server) newConn(nc net.Conn) *conn {
 			rw = countingConn{Conn: nc, rc: rc}
 		}
 	}
+	c.replies.OnInternalError = func(e *getinfo.Error) {
+		s.log.Warn("controlport: GETINFO failed", "key", e.Key, "reply", e.Text, "err", e.Err)
+	}
 	c.lr = newLineReader(rw)
 	c.lr.onRead = preAuthCheck
 	c.bw = bufio.NewWriterSize(deadlineWriter{rw, s.cfg.WriteTimeout}, 32<<10)

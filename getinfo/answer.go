@@ -3,6 +3,7 @@ package getinfo
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // errShortSlice is the cause of a 551 when a handler returned less than dst.
@@ -36,5 +37,5 @@ func answer(h Handler, dst []byte, key string) (out []byte, e *Error) {
 // panicError turns a recovered value into the cause of a 551. It does not
 // wrap a recovered error, lest that error decide the code.
 func panicError(r any) error {
-	return fmt.Errorf("getinfo: handler panicked: %v", r)
+	return fmt.Errorf("getinfo: handler panicked: %v\n%s", r, debug.Stack())
 }

@@ -60,6 +60,11 @@ const chunk = 256 << 10
 // The zero ReplyWriter is ready to use. A ReplyWriter is not safe for
 // concurrent use: keep one per connection.
 type ReplyWriter struct {
+	// OnInternalError, if set, is called with every 551 the writer sends,
+	// whose Err holds the handler's error or panic: the controller sees only
+	// "551 Internal error", so this is where the cause can be logged.
+	OnInternalError func(*Error)
+
 	vals  []byte         // the values, back to back
 	spans []span         // where each key's value is in vals
 	unrec []*Error       // the 552s, in request order
@@ -105,6 +110,9 @@ func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
 		return err
 	}
 	if e := rw.evaluate(h, keys); e != nil {
+		if rw.OnInternalError != nil {
+			rw.OnInternalError(e)
+		}
 		rw.out = appendLine(rw.out, "551 ", e.Text)
 		return rw.flush(w)
 	}

@@ -246,3 +246,21 @@ func TestRepeatedKeyMemory(t *testing.T) {
 type countWriter struct{ n int64 }
 
 func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// A 551's cause reaches OnInternalError, though the controller sees only
+// "551 Internal error".
+func TestOnInternalError(t *testing.T) {
+	m := getinfo.NewMux()
+	m.HandleFunc("broken", "Fails.", func(dst []byte, _ string) ([]byte, error) { return dst, errors.New("disk on fire") })
+	m.HandleFunc("panics", "Panics.", func(dst []byte, _ string) ([]byte, error) { panic("boom") })
+	var got []*getinfo.Error
+	rw := getinfo.ReplyWriter{OnInternalError: func(e *getinfo.Error) { got = append(got, e) }}
+	var buf bytes.Buffer
+	require.NoError(t, rw.Write(&buf, m, []string{"broken"}))
+	require.NoError(t, rw.Write(&buf, m, []string{"panics"}))
+	assert.Equal(t, "551 Internal error\r\n551 Internal error\r\n", buf.String())
+	require.Len(t, got, 2)
+	assert.ErrorContains(t, got[0].Err, "disk on fire")
+	assert.ErrorContains(t, got[1].Err, "boom")
+	assert.ErrorContains(t, got[1].Err, "goroutine", "a panic's cause carries its stack")
+}
