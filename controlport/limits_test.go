@@ -195,18 +195,7 @@ func TestControllerThatNeverReads(t *testing.T) {
 }
 
 func TestShutdownWaitsForTheCommandInFlight(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	m := getinfo.NewMux()
-	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
-		close(started)
-		<-release
-		return append(dst, "done"...), nil
-	})
-	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
-	require.NoError(t, err)
-	l, err := srv.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	srv, l, started, release := slowServer(t, "slow")
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 
@@ -230,35 +219,6 @@ func TestShutdownWaitsForTheCommandInFlight(t *testing.T) {
 	expect(t, c, "250 OK\r\n250-slow=done\r\n250 OK\r\n")
 	expectClosed(t, c)
 	require.NoError(t, <-shut)
-}
-
-func TestShutdownDeadline(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	m := getinfo.NewMux()
-	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
-		close(started)
-		<-release
-		return dst, nil
-	})
-	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
-	require.NoError(t, err)
-	l, err := srv.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go srv.Serve(l)
-	c, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\n")
-	<-started
-
-	ctx, cancel := context.WithCancel(context.Background())
-	shut := make(chan error, 1)
-	go func() { shut <- srv.Shutdown(ctx) }()
-	cancel()
-	close(release) // let the handler return so the goroutine can end
-	require.ErrorIs(t, <-shut, context.Canceled)
-	require.NoError(t, srv.Close())
 }
 
 func TestControllersAreRegistered(t *testing.T) {
@@ -358,18 +318,7 @@ func TestSilentSocketsCannotLockOut(t *testing.T) {
 // Shutdown ends a connection after the command in hand even when more
 // commands already wait in its buffer.
 func TestShutdownWithPipelinedCommands(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	m := getinfo.NewMux()
-	m.HandleFunc("slow", "Waits.", func(dst []byte, _ string) ([]byte, error) {
-		close(started)
-		<-release
-		return append(dst, "done"...), nil
-	})
-	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
-	require.NoError(t, err)
-	l, err := srv.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	srv, l, started, release := slowServer(t, "slow")
 	go srv.Serve(l)
 	c, err := net.Dial("tcp", l.Addr().String())
 	require.NoError(t, err)
@@ -392,18 +341,7 @@ func TestShutdownWithPipelinedCommands(t *testing.T) {
 
 // Shutdown returns when its context ends, even with a handler stuck.
 func TestShutdownHonoursItsContext(t *testing.T) {
-	release := make(chan struct{})
-	started := make(chan struct{})
-	m := getinfo.NewMux()
-	m.HandleFunc("stuck", "Waits.", func(dst []byte, _ string) ([]byte, error) {
-		close(started)
-		<-release
-		return dst, nil
-	})
-	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
-	require.NoError(t, err)
-	l, err := srv.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	srv, l, started, release := slowServer(t, "stuck")
 	go srv.Serve(l)
 	c, err := net.Dial("tcp", l.Addr().String())
 	require.NoError(t, err)
@@ -432,3 +370,23 @@ type refusingListener struct{}
 func (refusingListener) Accept() (net.Conn, error) { return nil, errors.New("refused") }
 func (refusingListener) Close() error              { return nil }
 func (refusingListener) Addr() net.Addr            { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)} }
+
+// slowServer is a server, not yet serving, whose key waits: started is
+// closed when its handler runs, and the handler answers "done" once
+// release is closed.
+func slowServer(t *testing.T, key string) (*controlport.Server, net.Listener, chan struct{}, chan struct{}) {
+	t.Helper()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	m := getinfo.NewMux()
+	m.HandleFunc(key, "Waits.", func(dst []byte, _ string) ([]byte, error) {
+		close(started)
+		<-release
+		return append(dst, "done"...), nil
+	})
+	srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
+	require.NoError(t, err)
+	l, err := srv.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	return srv, l, started, release
+}
