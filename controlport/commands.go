@@ -21,7 +21,7 @@ func (c *conn) protocolInfo(args string) bool {
 	for _, v := range getinfo.SplitKeys(args) {
 		if !isDecimal(v) {
 			c.reply(string(cescape.AppendQuoted([]byte("513 No such version "), v)))
-			return c.authed // before authentication tor closes
+			return c.authed.Load() // before authentication tor closes
 		}
 	}
 	s := c.s

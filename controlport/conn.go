@@ -24,9 +24,8 @@ type conn struct {
 	bw *bufio.Writer
 	rc *connstate.Conn // the controller in the registry, if any
 
-	authed           bool
 	closing          atomic.Bool // set by interrupt: stop after the command in hand
-	authOK           atomic.Bool // authenticated, for the server's eviction choice
+	authed           atomic.Bool // read by the server too, to choose whom to evict
 	started          time.Time
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
@@ -172,7 +171,7 @@ func (c *conn) reply(line string) {
 // dispatch answers one command and reports whether the connection stays open.
 func (c *conn) dispatch(cmd, args string) bool {
 	upper := upperASCII(cmd) // tor matches with strcasecmp: ASCII only
-	if !c.authed && !c.validBeforeAuth(upper) {
+	if !c.authed.Load() && !c.validBeforeAuth(upper) {
 		c.reply("514 Authentication required.")
 		return false
 	}
@@ -291,10 +290,9 @@ func (c *conn) authenticate(cmd, raw string) bool {
 		c.reply("515 Authentication failed: " + reason)
 		return false
 	}
-	c.authed = true
 	c.clientHash = nil // used up: tor checks a later AUTHENTICATE afresh
 	c.lr.onRead = nil
-	c.authOK.Store(true)
+	c.authed.Store(true)
 	if !c.closing.Load() { // a shutdown's deadline stays
 		c.nc.SetReadDeadline(time.Time{})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 )
 
 // MaxLineLength is tor's limit on one command, its CR LF included: a
@@ -138,7 +139,7 @@ func splitCommand(line []byte) (cmd, args string) {
 }
 
 func cutNUL(s string) string {
-	if i := bytes.IndexByte([]byte(s), 0); i >= 0 {
+	if i := strings.IndexByte(s, 0); i >= 0 {
 		return s[:i]
 	}
 	return s

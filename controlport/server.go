@@ -287,7 +287,7 @@ func (s *Server) start(nc net.Conn) {
 func (s *Server) oldestUnauthenticated() *conn {
 	var oldest *conn
 	for c := range s.conns {
-		if !c.authOK.Load() && (oldest == nil || c.started.Before(oldest.started)) {
+		if !c.authed.Load() && (oldest == nil || c.started.Before(oldest.started)) {
 			oldest = c
 		}
 	}
