@@ -2,6 +2,7 @@ package connstate
 
 import (
 	"iter"
+	"slices"
 	"sync/atomic"
 )
 
@@ -160,7 +161,7 @@ func (r *Registry) EntryParts(n int) []iter.Seq[*Entry] {
 // not allocate.
 func (r *Registry) AppendEntries(dst []Entry) []Entry {
 	conns, circuits := r.Counts()
-	dst = growEntries(dst, conns+2*circuits) // most circuits have two legs
+	dst = slices.Grow(dst, conns+2*circuits) // most circuits have two legs
 	r.walk(func(e *Entry) bool {
 		dst = append(dst, *e)
 		return true
@@ -168,14 +169,6 @@ func (r *Registry) AppendEntries(dst []Entry) []Entry {
 	return dst
 }
 
-func growEntries(dst []Entry, n int) []Entry {
-	if cap(dst)-len(dst) >= n {
-		return dst
-	}
-	grown := make([]Entry, len(dst), len(dst)+n+n/4)
-	copy(grown, dst)
-	return grown
-}
 
 // LookupEntry returns the entry line of connection connID on circuit circID
 // (0 for the connection's own line), without building the whole list.
