@@ -169,7 +169,6 @@ func (r *Registry) AppendEntries(dst []Entry) []Entry {
 	return dst
 }
 
-
 // LookupEntry returns the entry line of connection connID on circuit circID
 // (0 for the connection's own line), without building the whole list.
 // The boolean is false when there is no such line.
