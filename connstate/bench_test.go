@@ -250,3 +250,38 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.KeepAlive(reg)
 	}
 }
+
+// BenchmarkBindExitLegs binds 16,000 exit streams to one circuit, as an
+// exit's long-lived circuit collects them. ms-total is the time of all the
+// binds (target: at most 50), max-bind-us the slowest one.
+func BenchmarkBindExitLegs(b *testing.B) {
+	const n = 16_000
+	for b.Loop() {
+		b.StopTimer()
+		reg := connstate.NewRegistry()
+		conns := make([]*connstate.Conn, n)
+		for i := range conns {
+			c, err := reg.Open(relayOut("128.31.0.34:9101"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			conns[i] = c
+		}
+		circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		var worst time.Duration
+		start := time.Now()
+		for _, c := range conns {
+			t0 := time.Now()
+			if _, err := circ.BindExit(c); err != nil {
+				b.Fatal(err)
+			}
+			worst = max(worst, time.Since(t0))
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/1e6, "ms-total")
+		b.ReportMetric(float64(worst.Nanoseconds())/1e3, "max-bind-us")
+	}
+}

@@ -1,6 +1,7 @@
 package connstate
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -29,17 +30,24 @@ func (r Role) String() string {
 	return fmt.Sprintf("Role(%d)", uint8(r))
 }
 
+// Valid reports whether r is one of the named roles.
+func (r Role) Valid() bool { return r >= RoleInbound && r <= RoleExit }
+
 // Circuit is the handle of one registered circuit.
 //
-// All methods are safe for concurrent use, and safe on a nil *Circuit: they
-// then return [ErrNil].
+// All methods are safe for concurrent use. On a nil *Circuit, or one not
+// returned by [Registry.OpenCircuit], they return an error wrapping
+// [ErrNil] (Closed reports true).
 type Circuit struct {
 	reg *Registry
 	id  uint64
-	// Guarded by reg.mu. legs is copy-on-write, sorted by connection ID:
-	// a published slice is never modified, so snapshots read it unlocked.
-	legs   []*Leg
-	closed bool
+	// Guarded by reg.mu. legs is sorted by connection ID and shared with
+	// snapshots, which read it without the lock: a bind either appends
+	// past every length a snapshot has seen, or builds a new array, so
+	// that a published element never changes.
+	legs    []*Leg
+	in, out *Leg // the inbound and outbound legs, if bound
+	closed  bool
 }
 
 // Leg is the handle of one circuit's use of one connection. It counts that
@@ -64,82 +72,137 @@ func (c *Circuit) ID() uint64 {
 	return c.id
 }
 
-// BindInbound binds conn as the circuit's inbound leg.
-func (c *Circuit) BindInbound(conn *Conn) (*Leg, error) { return c.bind(conn, RoleInbound) }
+// registered reports whether c was returned by Registry.OpenCircuit.
+func (c *Circuit) registered() bool { return c != nil && c.reg != nil }
 
-// BindOutbound binds conn as the circuit's outbound leg.
-func (c *Circuit) BindOutbound(conn *Conn) (*Leg, error) { return c.bind(conn, RoleOutbound) }
+// BindInbound binds conn as the circuit's inbound leg: Bind with [RoleInbound].
+func (c *Circuit) BindInbound(conn *Conn) (*Leg, error) { return c.Bind(conn, RoleInbound) }
 
-// BindExit binds conn as one of the circuit's exit-stream legs.
-func (c *Circuit) BindExit(conn *Conn) (*Leg, error) { return c.bind(conn, RoleExit) }
+// BindOutbound binds conn as the circuit's outbound leg: Bind with [RoleOutbound].
+func (c *Circuit) BindOutbound(conn *Conn) (*Leg, error) { return c.Bind(conn, RoleOutbound) }
 
-// bind checks and adds a leg. Legs whose connection has closed are dropped on
-// the way, so that a long-lived circuit with many short exit streams does not
-// grow without bound; a closed inbound or outbound leg may then be replaced.
-func (c *Circuit) bind(conn *Conn, role Role) (*Leg, error) {
+// BindExit binds conn as one of the circuit's exit-stream legs: Bind with [RoleExit].
+func (c *Circuit) BindExit(conn *Conn) (*Leg, error) { return c.Bind(conn, RoleExit) }
+
+// Bind binds conn to the circuit in the given role and returns the leg
+// that counts the circuit's bytes on it. A circuit has at most one open
+// inbound and one open outbound leg, any number of exit legs, and at most
+// one leg on a connection; once a leg's connection has closed, another
+// connection may take its role.
+//
+// A bind costs O(log n) in the circuit's legs, and O(1) amortised to
+// store the leg when connections are bound in the order they were opened,
+// as exit streams are; the legs of closed connections are dropped on the
+// way, so that a long-lived circuit with many short exit streams does not
+// grow without bound.
+func (c *Circuit) Bind(conn *Conn, role Role) (*Leg, error) {
 	switch {
-	case c == nil:
-		return nil, fmt.Errorf("bind %v: nil circuit: %w", role, ErrNil)
-	case conn == nil:
-		return nil, fmt.Errorf("bind %v to circuit %d: nil connection: %w", role, c.id, ErrNil)
+	case !c.registered():
+		return nil, fmt.Errorf("%w: bind %v: circuit not opened by a Registry", ErrNil, role)
+	case !conn.registered():
+		return nil, fmt.Errorf("%w: bind %v to circuit %d", errNotRegistered, role, c.id)
+	case !role.Valid():
+		return nil, fmt.Errorf("%w: bind connection %d to circuit %d: role %v", ErrInvalid, conn.id, c.id, role)
 	case conn.reg != c.reg:
-		return nil, fmt.Errorf("bind %v connection %d to circuit %d: %w", role, conn.id, c.id, ErrForeign)
+		return nil, fmt.Errorf("%w: bind %v connection %d to circuit %d", ErrForeign, role, conn.id, c.id)
 	}
 	r := c.reg
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.closed {
-		return nil, fmt.Errorf("bind %v to circuit %d: %w", role, c.id, ErrClosed)
+		return nil, fmt.Errorf("%w: bind %v to circuit %d", ErrClosed, role, c.id)
 	}
 	if conn.Closed() {
-		return nil, fmt.Errorf("bind %v connection %d to circuit %d: %w", role, conn.id, c.id, ErrClosed)
+		return nil, fmt.Errorf("%w: bind %v connection %d to circuit %d", ErrClosed, role, conn.id, c.id)
 	}
-	legs := make([]*Leg, 0, len(c.legs)+1)
-	for _, l := range c.legs {
-		if l.conn.Closed() {
-			continue
-		}
-		if l.conn == conn {
-			return nil, fmt.Errorf("bind %v connection %d to circuit %d: already its %v leg: %w", role, conn.id, c.id, l.role, ErrLegBound)
-		}
-		if role != RoleExit && l.role == role {
-			return nil, fmt.Errorf("bind %v connection %d to circuit %d: connection %d is bound: %w", role, conn.id, c.id, l.conn.id, ErrLegBound)
-		}
-		legs = append(legs, l)
+	holder := c.roleLeg(role)
+	if holder != nil && *holder != nil && !(*holder).conn.Closed() {
+		return nil, fmt.Errorf("%w: bind %v connection %d to circuit %d: connection %d holds that role", ErrLegBound, role, conn.id, c.id, (*holder).conn.id)
+	}
+	i, found := c.search(conn.id)
+	if found {
+		// Legs are unique by connection, and a closed connection cannot
+		// be bound: this is the same, open connection.
+		return nil, fmt.Errorf("%w: bind %v connection %d to circuit %d: already its %v leg", ErrLegBound, role, conn.id, c.id, c.legs[i].role)
 	}
 	leg := &Leg{conn: conn, circ: c, role: role}
-	i, _ := slices.BinarySearchFunc(legs, conn.id, func(l *Leg, id uint64) int {
-		if l.conn.id < id {
-			return -1
-		}
-		return 1
-	})
-	c.legs = slices.Insert(legs, i, leg)
+	if i == len(c.legs) && len(c.legs) < cap(c.legs) {
+		c.legs = append(c.legs, leg) // past every published length
+	} else {
+		c.legs = rebuildLegs(c.legs, i, leg)
+	}
+	if holder != nil {
+		*holder = leg
+	}
 	return leg, nil
+}
+
+// roleLeg returns where the circuit keeps its leg of role, or nil for
+// exit legs, which are not unique.
+func (c *Circuit) roleLeg(role Role) **Leg {
+	switch role {
+	case RoleInbound:
+		return &c.in
+	case RoleOutbound:
+		return &c.out
+	}
+	return nil
+}
+
+// search returns where a leg on connection id is or would be in c.legs.
+func (c *Circuit) search(id uint64) (int, bool) {
+	return slices.BinarySearchFunc(c.legs, id, func(l *Leg, id uint64) int {
+		return cmp.Compare(l.conn.id, id)
+	})
+}
+
+// rebuildLegs returns a new array holding the legs of open connections
+// and leg at index i of the old one, with room to append as many again.
+func rebuildLegs(legs []*Leg, i int, leg *Leg) []*Leg {
+	kept := 0
+	for _, l := range legs {
+		if !l.conn.Closed() {
+			kept++
+		}
+	}
+	out := make([]*Leg, 0, 2*(kept+1))
+	for j, l := range legs {
+		if j == i {
+			out = append(out, leg)
+		}
+		if !l.conn.Closed() {
+			out = append(out, l)
+		}
+	}
+	if i == len(legs) {
+		out = append(out, leg)
+	}
+	return out
 }
 
 // Close removes the circuit from the registry; its legs disappear from
 // snapshots, and bytes added to them afterwards are not counted. Closing it
 // again returns an error wrapping [ErrClosed].
 func (c *Circuit) Close() error {
-	if c == nil {
-		return ErrNil
+	if !c.registered() {
+		return fmt.Errorf("%w: close circuit: not opened by a Registry", ErrNil)
 	}
 	r := c.reg
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.closed {
-		return fmt.Errorf("circuit %d: %w", c.id, ErrClosed)
+		return fmt.Errorf("%w: close circuit %d", ErrClosed, c.id)
 	}
 	c.closed = true
-	c.legs = nil
+	c.legs, c.in, c.out = nil, nil, nil
 	r.circs.remove(c.id)
 	return nil
 }
 
-// Closed reports whether [Circuit.Close] has been called.
+// Closed reports whether [Circuit.Close] has been called; it is true for a
+// Circuit that no registry opened.
 func (c *Circuit) Closed() bool {
-	if c == nil {
+	if !c.registered() {
 		return true
 	}
 	c.reg.mu.RLock()

@@ -11,8 +11,10 @@ import (
 // Conn is the handle of one registered connection. The hot path keeps it and
 // calls [Conn.AddRead] and [Conn.AddWritten], each a single atomic add.
 //
-// All methods are safe for concurrent use, and safe on a nil *Conn: the
-// counters then do nothing and the other methods return [ErrNil].
+// All methods are safe for concurrent use. On a nil *Conn, or a Conn not
+// returned by [Registry.Open], the counters do nothing, the accessors
+// return zero values (Closed reports true), and the methods that change
+// the connection return an error wrapping [ErrNil].
 type Conn struct {
 	// The first 64 bytes hold all that a snapshot reads for a leg's line,
 	// so that each leg costs one cache miss on its connection, not two.
@@ -149,20 +151,27 @@ func (c *Conn) remote() netip.AddrPort {
 	return netip.AddrPortFrom(c.addr, c.remotePort)
 }
 
-// Closed reports whether [Conn.Close] has been called.
-func (c *Conn) Closed() bool { return c == nil || c.state.Load()&closedBit != 0 }
+// Closed reports whether [Conn.Close] has been called; it is true for a
+// Conn that no registry opened.
+func (c *Conn) Closed() bool { return !c.registered() || c.state.Load()&closedBit != 0 }
+
+// registered reports whether c was returned by Registry.Open.
+func (c *Conn) registered() bool { return c != nil && c.reg != nil }
+
+// errNotRegistered is what the changes of a nil or zero Conn return.
+var errNotRegistered = fmt.Errorf("%w: connection not opened by a Registry", ErrNil)
 
 // change applies f to the state under the connection's lock, unless the
 // connection is closed.
 func (c *Conn) change(f func(s uint32) uint32) error {
-	if c == nil {
-		return ErrNil
+	if !c.registered() {
+		return errNotRegistered
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.state.Load()
 	if s&closedBit != 0 {
-		return fmt.Errorf("connection %d: %w", c.id, ErrClosed)
+		return fmt.Errorf("%w: connection %d", ErrClosed, c.id)
 	}
 	c.state.Store(f(s))
 	return nil
@@ -186,7 +195,7 @@ func (c *Conn) MarkEstablished() error {
 // given fingerprint: the connection's network becomes [NetworkTor].
 func (c *Conn) SetFingerprint(fp Fingerprint) error {
 	if fp.IsZero() {
-		return fmt.Errorf("%w: zero fingerprint", ErrInvalid)
+		return fmt.Errorf("%w: set fingerprint: zero fingerprint", ErrInvalid)
 	}
 	return c.change(func(s uint32) uint32 {
 		// Fingerprint before network: a reader that sees 'T' sees the fingerprint.
@@ -212,8 +221,8 @@ func (c *Conn) SetNotRelay() error {
 // registry's [Totals]; its lines, and its circuits' legs on it, disappear
 // from snapshots. Closing it again returns an error wrapping [ErrClosed].
 func (c *Conn) Close() error {
-	if c == nil {
-		return ErrNil
+	if !c.registered() {
+		return errNotRegistered
 	}
 	r := c.reg
 	r.mu.Lock()
@@ -224,7 +233,7 @@ func (c *Conn) Close() error {
 	r.gen++
 	c.closedGen.Store(r.gen)
 	r.conns.remove(c.id)
-	r.closed.add(c)
+	r.countClose(c)
 	return nil
 }
 

@@ -4,9 +4,9 @@
 // A relay opens a [Conn] with [Registry.Open] when a connection starts,
 // keeps the returned handle, and counts bytes on it with [Conn.AddRead] and
 // [Conn.AddWritten]. A circuit is opened with [Registry.OpenCircuit]; its
-// legs are bound to connections with [Circuit.BindInbound],
-// [Circuit.BindOutbound] and [Circuit.BindExit], and each returned [Leg]
-// counts that circuit's bytes on that connection.
+// legs are bound to connections with [Circuit.Bind] (or its named forms
+// [Circuit.BindInbound], [Circuit.BindOutbound] and [Circuit.BindExit]),
+// and each returned [Leg] counts that circuit's bytes on that connection.
 //
 // Readers take snapshots: [Registry.Entries] iterates over every entry
 // line of conn/all as an [Entry], sorted by (CircID, ConnID), without
@@ -41,13 +41,19 @@
 // Map.Do: the set is fixed for the iteration, existing entries may be
 // concurrently updated.
 //
+// [Registry.Totals] reads the open connections a few dozen at a time under
+// the read lock, so that it never holds the lock for a walk over them
+// all; each connection is still counted exactly once, and no total goes
+// down from one call to the next.
+//
 // # Misuse
 //
-// No method panics on misuse of the handles a Registry returns. Closing
-// twice, binding a closed connection or a second inbound or outbound leg,
-// or calling a method on a nil handle returns an error wrapping one of the
-// sentinels below. Handles are made only by a Registry from
-// [NewRegistry]: a zero Registry, Conn or Circuit is not usable. Bytes added after a
-// close are a documented no-op: they are not counted anywhere, since the
-// connection's totals were taken when it closed.
+// No method panics, whatever the caller does. Closing twice, binding a
+// closed connection or a second inbound or outbound leg, asking for an ID
+// out of order or above [MaxExplicitID], or calling a method on a nil
+// handle or on one no Registry made (a zero Registry, Conn or Circuit)
+// returns an error wrapping one of the sentinels below; readers of such a
+// Registry see it empty. Bytes added after a close are a documented no-op:
+// they are not counted anywhere, since the connection's totals were taken
+// when it closed.
 package connstate

@@ -2,12 +2,15 @@ package connstate
 
 import "errors"
 
-// Errors returned by the registry. They are sentinels for [errors.Is]; the
-// returned errors may wrap them with more detail.
+// Errors returned by the registry. They are sentinels for [errors.Is]. A
+// returned error wraps one of them and starts with its text, then says
+// what was being done: "connstate: closed: bind exit connection 7 to
+// circuit 3".
 var (
 	// ErrClosed: the connection or circuit was closed before the call.
 	ErrClosed = errors.New("connstate: closed")
-	// ErrNil: the method was called on a nil *Conn, *Circuit or *Leg, or a nil *Conn was passed.
+	// ErrNil: the method was called on a nil or zero Registry, Conn or
+	// Circuit (one that no Registry made), or such a Conn was passed.
 	ErrNil = errors.New("connstate: nil handle")
 	// ErrInvalid: an argument is out of range (a zero Direction, Usage or Network, a zero fingerprint, ...).
 	ErrInvalid = errors.New("connstate: invalid argument")

@@ -13,8 +13,8 @@ import (
 // totals of everything it has held.
 //
 // A Registry is safe for concurrent use; see the package documentation for
-// what its snapshots guarantee. The zero Registry is not usable: call
-// [NewRegistry].
+// what its snapshots guarantee. Make one with [NewRegistry]: a nil or zero
+// Registry holds nothing, and its methods return [ErrNil] or empty results.
 type Registry struct {
 	clock Clock
 	epoch time.Time // nanosecond offsets from here are what connections store
@@ -22,7 +22,7 @@ type Registry struct {
 	// spare is a snapshot's scratch space, kept for the next one. A lone
 	// pointer rather than a sync.Pool, which drops items at random under the
 	// race detector: warm snapshots allocate nothing in every build.
-	spare atomic.Pointer[snapshotScratch]
+	spare atomic.Pointer[snapshot]
 
 	mu         sync.RWMutex
 	lastConnID uint64
@@ -31,6 +31,11 @@ type Registry struct {
 	conns      table[Conn]
 	circs      table[Circuit]
 	closed     Totals // bytes of closed connections
+
+	// walksMu guards walks, the Totals calls under way; a close, which holds
+	// mu too, tells each of them about a connection it has already counted.
+	walksMu sync.Mutex
+	walks   []*totalsWalk
 }
 
 // Option configures a [Registry].
@@ -59,10 +64,22 @@ func NewRegistry(opts ...Option) *Registry {
 // now returns the clock's reading as nanoseconds since the registry began.
 func (r *Registry) now() int64 { return int64(r.clock.Now().Sub(r.epoch)) }
 
+// usable reports whether r was made by NewRegistry.
+func (r *Registry) usable() bool { return r != nil && r.clock != nil }
+
+// errUnusable is what the methods of a nil or zero Registry return.
+var errUnusable = fmt.Errorf("%w: registry not made by NewRegistry", ErrNil)
+
+// MaxExplicitID is the largest ID that [ConnConfig] and [CircuitConfig]
+// may ask for. It leaves 2^63 IDs to issue after it, so that no requested
+// ID can exhaust the IDs of a registry.
+const MaxExplicitID = 1<<63 - 1
+
 // ConnConfig describes a connection being opened with [Registry.Open].
 type ConnConfig struct {
 	// ID is normally 0, meaning the next free ID. A nonzero ID, for replaying
-	// recorded state, must exceed every connection ID issued so far.
+	// recorded state, must exceed every connection ID issued so far and be
+	// at most [MaxExplicitID].
 	ID uint64
 
 	Direction Direction // required
@@ -114,6 +131,8 @@ func nextID(last, want uint64) (uint64, error) {
 		return 0, fmt.Errorf("%w: IDs exhausted", ErrIDOrder)
 	case want == 0:
 		return last + 1, nil
+	case want > MaxExplicitID:
+		return 0, fmt.Errorf("%w: requested ID %d is above MaxExplicitID", ErrInvalid, want)
 	case want <= last:
 		return 0, fmt.Errorf("%w: %d <= %d", ErrIDOrder, want, last)
 	}
@@ -123,6 +142,9 @@ func nextID(last, want uint64) (uint64, error) {
 // Open registers a new connection and returns its handle. The hot path keeps
 // the handle and counts bytes on it; [Conn.Close] ends it.
 func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
+	if !r.usable() {
+		return nil, fmt.Errorf("%w: open connection", errUnusable)
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
@@ -150,7 +172,7 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 	defer r.mu.Unlock()
 	id, err := nextID(r.lastConnID, cfg.ID)
 	if err != nil {
-		return nil, fmt.Errorf("connection: %w", err)
+		return nil, fmt.Errorf("%w (open connection)", err)
 	}
 	r.lastConnID, c.id = id, id
 	r.conns.add(id, c)
@@ -161,18 +183,22 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 type CircuitConfig struct {
 	// ID is normally 0, meaning the next free global circuit ID. A nonzero
 	// ID, for replaying recorded state, must exceed every circuit ID issued
-	// so far. These are not link-level circuit IDs.
+	// so far and be at most [MaxExplicitID]. These are not link-level
+	// circuit IDs.
 	ID uint64
 }
 
 // OpenCircuit registers a new circuit with no legs. Bind its legs with
 // [Circuit.BindInbound], [Circuit.BindOutbound] and [Circuit.BindExit].
 func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
+	if !r.usable() {
+		return nil, fmt.Errorf("%w: open circuit", errUnusable)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id, err := nextID(r.lastCircID, cfg.ID)
 	if err != nil {
-		return nil, fmt.Errorf("circuit: %w", err)
+		return nil, fmt.Errorf("%w (open circuit)", err)
 	}
 	c := &Circuit{reg: r, id: id}
 	r.lastCircID = id
@@ -182,46 +208,10 @@ func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
 
 // Counts returns how many connections and circuits are open.
 func (r *Registry) Counts() (conns, circuits int) {
+	if !r.usable() {
+		return 0, 0
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.conns.live, r.circs.live
-}
-
-// Totals are byte counts over every connection a registry has held, open or
-// closed.
-type Totals struct {
-	// RelayRead and RelayWritten count connections whose usage is
-	// UsageRelay: the proposal's info/relay/read-total and write-total.
-	RelayRead, RelayWritten uint64
-	// TrafficRead and TrafficWritten count connections to peers that are
-	// not loopback addresses, control connections excluded: tor's
-	// traffic/read and traffic/written. A peer whose address is unknown
-	// counts, since nothing says it is local.
-	TrafficRead, TrafficWritten uint64
-}
-
-func (t *Totals) add(c *Conn) {
-	read, written := c.read.Load(), c.written.Load()
-	if usageOf(c.state.Load()) == UsageRelay {
-		t.RelayRead += read
-		t.RelayWritten += written
-	}
-	if c.traffic {
-		t.TrafficRead += read
-		t.TrafficWritten += written
-	}
-}
-
-// Totals returns the byte totals of every connection the registry has held.
-// Bytes of a connection are kept when it closes, so no total ever goes down.
-func (r *Registry) Totals() Totals {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	t := r.closed
-	for _, s := range r.conns.slots {
-		if s.p != nil {
-			t.add(s.p)
-		}
-	}
-	return t
 }

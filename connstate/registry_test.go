@@ -1,6 +1,7 @@
 package connstate_test
 
 import (
+	"iter"
 	"net/netip"
 	"sync"
 	"testing"
@@ -94,12 +95,20 @@ func TestIDsIncreaseAndReplay(t *testing.T) {
 	cfg.ID = 3
 	_, err = reg.Open(cfg)
 	assert.ErrorIs(t, err, connstate.ErrIDOrder, "an ID below one issued would break the order")
-	cfg.ID = 1<<64 - 1
+	for _, id := range []uint64{connstate.MaxExplicitID + 1, 1<<64 - 1} {
+		cfg.ID = id
+		_, err = reg.Open(cfg)
+		assert.ErrorIs(t, err, connstate.ErrInvalid, "ID %d would leave too few IDs to issue", id)
+		_, err = reg.OpenCircuit(connstate.CircuitConfig{ID: id})
+		assert.ErrorIs(t, err, connstate.ErrInvalid, "circuit ID %d", id)
+	}
+	cfg.ID = connstate.MaxExplicitID
 	_, err = reg.Open(cfg)
 	require.NoError(t, err)
 	cfg.ID = 0
-	_, err = reg.Open(cfg)
-	assert.ErrorIs(t, err, connstate.ErrIDOrder, "exhausted IDs are an error, not a wrap")
+	next, err := reg.Open(cfg)
+	require.NoError(t, err, "the largest explicit ID still leaves IDs to issue")
+	assert.Equal(t, uint64(connstate.MaxExplicitID+1), next.ID())
 
 	circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
 	require.NoError(t, err)
@@ -183,6 +192,139 @@ func TestMisuseIsAnErrorNeverAPanic(t *testing.T) {
 		assert.True(t, ncirc.Closed())
 		assert.Nil(t, nl.Conn())
 	})
+	_, err = circ.Bind(conn, 0)
+	assert.ErrorIs(t, err, connstate.ErrInvalid, "a zero role")
+	_, err = circ.Bind(conn, connstate.RoleExit+1)
+	assert.ErrorIs(t, err, connstate.ErrInvalid, "an unnamed role")
+}
+
+// Values that no Registry made, a nil *Registry included, answer errors
+// and empty results: nothing dereferences a nil pointer.
+func TestZeroValuesAreErrorsNotPanics(t *testing.T) {
+	reg, _ := newRegistry(t)
+	live, err := reg.Open(relayOut("128.31.0.34:9101"))
+	require.NoError(t, err)
+	liveCirc, err := reg.OpenCircuit(connstate.CircuitConfig{})
+	require.NoError(t, err)
+
+	for name, r := range map[string]*connstate.Registry{"nil": nil, "zero": new(connstate.Registry)} {
+		t.Run(name+" Registry", func(t *testing.T) {
+			require.NotPanics(t, func() {
+				c, err := r.Open(relayOut("128.31.0.34:9101"))
+				assert.ErrorIs(t, err, connstate.ErrNil)
+				assert.Nil(t, c)
+				circ, err := r.OpenCircuit(connstate.CircuitConfig{})
+				assert.ErrorIs(t, err, connstate.ErrNil)
+				assert.Nil(t, circ)
+				assert.Zero(t, r.Totals())
+				n, m := r.Counts()
+				assert.Zero(t, n+m)
+				assert.Empty(t, r.AppendEntries(nil))
+				for range r.Entries() {
+					t.Error("an entry from an empty registry")
+				}
+				parts, release := r.EntryParts(4)
+				for _, p := range parts {
+					for range p {
+						t.Error("an entry from an empty registry's part")
+					}
+				}
+				release()
+				_, ok := r.LookupEntry(0, 1)
+				assert.False(t, ok)
+			})
+		})
+	}
+	t.Run("zero Conn", func(t *testing.T) {
+		var c connstate.Conn
+		require.NotPanics(t, func() {
+			c.AddRead(1)
+			c.AddWritten(1)
+			assert.ErrorIs(t, c.MarkEstablished(), connstate.ErrNil)
+			assert.ErrorIs(t, c.SetFingerprint(fpA), connstate.ErrNil)
+			assert.ErrorIs(t, c.SetNotRelay(), connstate.ErrNil)
+			assert.ErrorIs(t, c.Close(), connstate.ErrNil)
+			assert.True(t, c.Closed(), "no registry holds it")
+			assert.Zero(t, c.Flags())
+			_, err := liveCirc.BindExit(&c)
+			assert.ErrorIs(t, err, connstate.ErrNil)
+		})
+	})
+	t.Run("zero Circuit", func(t *testing.T) {
+		var c connstate.Circuit
+		require.NotPanics(t, func() {
+			_, err := c.BindInbound(live)
+			assert.ErrorIs(t, err, connstate.ErrNil)
+			assert.ErrorIs(t, c.Close(), connstate.ErrNil)
+			assert.True(t, c.Closed())
+		})
+	})
+	t.Run("zero Leg", func(t *testing.T) {
+		var l connstate.Leg
+		require.NotPanics(t, func() {
+			l.AddRead(1)
+			l.AddWritten(1)
+			assert.Nil(t, l.Conn())
+			assert.Nil(t, l.Circuit())
+			assert.Zero(t, l.Role())
+		})
+	})
+	n, _ := reg.Counts()
+	assert.Equal(t, 1, n, "the real registry is untouched")
+}
+
+// EntryParts' parts may be ranged twice, left early, or ranged after
+// release, without disturbing each other or the snapshots after them.
+func TestEntryPartsMisuse(t *testing.T) {
+	reg, _, err := connstatetest.BusyRelay(1, 2000).Build()
+	require.NoError(t, err)
+	want := reg.AppendEntries(nil)
+	require.Greater(t, len(want), 3*connstate.MinPart, "enough lines for several parts")
+	collect := func(parts []iter.Seq[*connstate.Entry]) []connstate.Entry {
+		var got []connstate.Entry
+		for _, p := range parts {
+			for e := range p {
+				got = append(got, *e)
+			}
+		}
+		return got
+	}
+
+	parts, release := reg.EntryParts(3)
+	require.Len(t, parts, 3)
+	var first []connstate.Entry
+	for e := range parts[0] {
+		first = append(first, *e)
+	}
+	var again []connstate.Entry
+	for e := range parts[0] {
+		again = append(again, *e)
+	}
+	assert.Equal(t, first, again, "a part ranged twice yields its lines twice")
+	for range parts[1] {
+		break
+	}
+	assert.Equal(t, want, collect(parts), "after a part ranged twice and one left early")
+
+	// A second snapshot while the first is held, and one after it is released.
+	other, releaseOther := reg.EntryParts(2)
+	assert.Equal(t, want, collect(other))
+	release()
+	release() // twice is harmless
+	for _, p := range parts {
+		for range p {
+			t.Fatal("a released part yields nothing")
+		}
+	}
+	assert.Equal(t, want, collect(other), "releasing one snapshot leaves another alone")
+	releaseOther()
+
+	later, releaseLater := reg.EntryParts(3)
+	defer releaseLater()
+	assert.Equal(t, want, collect(later), "the next snapshot, on the scratch space given back")
+	for range parts[2] {
+		t.Fatal("a released part stays empty when its scratch serves a new snapshot")
+	}
 }
 
 func TestSnapshotOrderAndLegs(t *testing.T) {

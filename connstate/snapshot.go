@@ -3,16 +3,21 @@ package connstate
 import (
 	"iter"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
-// snapshotScratch holds the pointers a snapshot copies under the lock, kept
-// in Registry.spare so that a warm snapshot allocates nothing.
-type snapshotScratch struct {
+// snapshot is the membership of the registry at one instant: the pointers
+// a snapshot copies under the lock, and the legs flattened after it. Its
+// arrays are kept in Registry.spare for the next snapshot, so that a warm
+// one allocates nothing.
+type snapshot struct {
 	conns []*Conn
 	circs []circuitLegs
-	legs  []legRef // circs flattened, for EntryParts
-	entry Entry    // what walk yields, here so that it needs no allocation
+	legs  []legRef // circs flattened, so that a part can start at any line
+	now   int64
+	gen   uint64
+	entry Entry // what Entries yields, here so that it needs no allocation
 }
 
 type legRef struct {
@@ -25,6 +30,88 @@ type circuitLegs struct {
 	legs []*Leg
 }
 
+// capture takes a snapshot. The read lock is held while the pointers of
+// the open connections and of the circuits' legs are copied into scratch
+// space kept from the last snapshot; the legs are flattened after it,
+// since a published legs array never changes.
+func (r *Registry) capture() *snapshot {
+	s := r.spare.Swap(nil)
+	if s == nil {
+		s = new(snapshot) // first use, or a concurrent snapshot holds the spare
+	}
+	s.now = r.now()
+	r.mu.RLock()
+	s.conns = r.conns.appendLive(s.conns[:0])
+	for _, sl := range r.circs.slots {
+		if sl.p != nil && len(sl.p.legs) > 0 {
+			s.circs = append(s.circs, circuitLegs{id: sl.id, legs: sl.p.legs})
+		}
+	}
+	s.gen = r.gen
+	r.mu.RUnlock()
+
+	for _, cl := range s.circs {
+		for _, l := range cl.legs {
+			s.legs = append(s.legs, legRef{cl.id, l})
+		}
+	}
+	return s
+}
+
+// release gives the scratch space back for the next snapshot, dropping its
+// pointers so that it keeps no closed connection alive.
+func (r *Registry) release(s *snapshot) {
+	clear(s.conns)
+	clear(s.circs)
+	clear(s.legs)
+	s.conns, s.circs, s.legs = s.conns[:0], s.circs[:0], s.legs[:0]
+	r.spare.Store(s)
+}
+
+// lines is how many lines the snapshot may yield: some legs may turn out
+// to be on connections that had closed at its instant.
+func (s *snapshot) lines() int { return len(s.conns) + len(s.legs) }
+
+// line fills e with line i, and reports false for a leg whose connection
+// had closed at the snapshot's instant. It is the one place that says what
+// a line holds; lookupEntry shares its parts.
+func (s *snapshot) line(i int, e *Entry) bool {
+	if i < len(s.conns) {
+		s.conns[i].fillOwn(e, s.now)
+		return true
+	}
+	lr := s.legs[i-len(s.conns)]
+	if !lr.leg.visibleAt(s.gen) {
+		return false
+	}
+	lr.leg.fill(e, s.now, lr.circ)
+	return true
+}
+
+// each yields lines from up to to, in e, until yield returns false.
+func (s *snapshot) each(from, to int, e *Entry, yield func(*Entry) bool) {
+	for i := from; i < to; i++ {
+		if s.line(i, e) && !yield(e) {
+			return
+		}
+	}
+}
+
+// fillOwn writes the connection's own line (CIRC_ID 0) into *e.
+func (c *Conn) fillOwn(e *Entry, now int64) {
+	c.fill(e, now, 0, c.read.Load(), c.written.Load())
+}
+
+// fill writes the leg's line into *e.
+func (l *Leg) fill(e *Entry, now int64, circ uint64) {
+	l.conn.fill(e, now, circ, l.read.Load(), l.written.Load())
+}
+
+// visibleAt reports whether the leg shows in a snapshot at generation g:
+// while its connection was open then. (Its circuit was open: closed
+// circuits are not in the snapshot.)
+func (l *Leg) visibleAt(g uint64) bool { return l.conn.openAt(g) }
+
 // Entries returns an iterator over every entry line's data: one entry per
 // open connection (CircID 0), then one per leg of every open circuit,
 // sorted by (CircID, ConnID). Nothing is scrubbed: pass the entries through
@@ -34,12 +121,12 @@ type circuitLegs struct {
 // change it (scrub it in place, say) but must copy it to keep it past the
 // next step. This spares copying each entry on the way to its line.
 //
-// The set of lines is the registry's membership at the instant the
-// iteration starts; the counters of those lines are read as they are
-// reached, while they keep moving, so each is at least its value at that
-// instant. The registry's lock is held only while pointers are copied:
-// byte counting never waits, and opening or closing waits only for that
-// copy.
+// Each range over the iterator takes its own snapshot. The set of lines
+// is the registry's membership at the instant the range starts; the
+// counters of those lines are read as they are reached, while they keep
+// moving, so each is at least its value at that instant. The registry's
+// lock is held only while pointers are copied: byte counting never waits,
+// and opening or closing waits only for that copy.
 func (r *Registry) Entries() iter.Seq[*Entry] {
 	return r.walk
 }
@@ -47,113 +134,65 @@ func (r *Registry) Entries() iter.Seq[*Entry] {
 // walk is Entries' iteration, a method so that AppendEntries can call it
 // with a closure that stays on the stack.
 func (r *Registry) walk(yield func(*Entry) bool) {
-	sc, now, g := r.capture()
-	defer r.release(sc)
-
-	e := &sc.entry
-	for _, c := range sc.conns {
-		c.fill(e, now, 0, c.read.Load(), c.written.Load())
-		if !yield(e) {
-			return
-		}
+	if !r.usable() {
+		return
 	}
-	for _, cl := range sc.circs {
-		for _, l := range cl.legs {
-			// A leg shows while its connection was open at the instant.
-			if !l.conn.openAt(g) {
-				continue
-			}
-			l.conn.fill(e, now, cl.id, l.read.Load(), l.written.Load())
-			if !yield(e) {
-				return
-			}
-		}
-	}
-}
-
-// capture copies the pointers of the open connections and of the
-// circuits' legs under the read lock, into scratch space kept from the
-// last snapshot, and returns the time and generation they are valid at.
-func (r *Registry) capture() (sc *snapshotScratch, now int64, g uint64) {
-	sc = r.spare.Swap(nil)
-	if sc == nil {
-		sc = new(snapshotScratch) // first use, or a concurrent snapshot holds the spare
-	}
-	now = r.now()
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	sc.conns = r.conns.appendLive(sc.conns[:0])
-	for _, s := range r.circs.slots {
-		if s.p != nil && len(s.p.legs) > 0 {
-			sc.circs = append(sc.circs, circuitLegs{id: s.id, legs: s.p.legs})
-		}
-	}
-	return sc, now, r.gen
-}
-
-// release gives the scratch space back for the next snapshot, dropping its
-// pointers so that it keeps no closed connection alive.
-func (r *Registry) release(sc *snapshotScratch) {
-	clear(sc.conns)
-	clear(sc.circs)
-	clear(sc.legs)
-	sc.conns, sc.circs, sc.legs = sc.conns[:0], sc.circs[:0], sc.legs[:0]
-	r.spare.Store(sc)
+	s := r.capture()
+	defer r.release(s)
+	s.each(0, s.lines(), &s.entry, yield)
 }
 
 // MinPart is the fewest entries [Registry.EntryParts] puts in a part:
 // smaller parts are not worth a goroutine.
 const MinPart = 2048
 
-// EntryParts splits what [Registry.Entries] yields into at most n parts of
-// at least MinPart entries (one part if there are fewer), in order: ranging over each part in turn
-// yields the same entries as Entries, from one snapshot. The parts may be
-// ranged on different goroutines at once, so that a large conn/all can be
-// formatted in parallel; each part may be ranged once, and yields a pointer
-// to an Entry it reuses, as Entries does.
-func (r *Registry) EntryParts(n int) []iter.Seq[*Entry] {
-	sc, now, g := r.capture()
-
-	// The legs slices are never changed once published: flatten them
-	// outside the lock, so that each part can start at any index.
-	for _, cl := range sc.circs {
-		for _, l := range cl.legs {
-			sc.legs = append(sc.legs, legRef{cl.id, l})
+// EntryParts takes one snapshot and splits what [Registry.Entries] would
+// yield from it into at most n parts of at least MinPart lines each (one
+// part if there are fewer), in order, so that a large conn/all can be
+// formatted on several goroutines at once: ranging over each part in turn
+// yields the snapshot's entries, sorted.
+//
+// The parts may be ranged on any goroutines, at once, and any number of
+// times until release is called; each range reads the counters afresh and
+// yields a pointer to an Entry of its own that it reuses, as Entries does.
+// Once release has been called, the parts yield nothing and the snapshot's
+// scratch space serves the next snapshot. Calling release more than once
+// is harmless; not calling it only costs the next snapshot an allocation.
+func (r *Registry) EntryParts(n int) (parts []iter.Seq[*Entry], release func()) {
+	if !r.usable() {
+		return []iter.Seq[*Entry]{func(func(*Entry) bool) {}}, func() {}
+	}
+	s := r.capture()
+	// refs counts the holder (until release) and each range under way; the
+	// last one out gives the scratch back.
+	var refs atomic.Int64
+	refs.Store(1)
+	unref := func() {
+		if refs.Add(-1) == 0 {
+			r.release(s)
 		}
 	}
-	total := len(sc.conns) + len(sc.legs)
+	total := s.lines()
 	n = max(min(n, total/MinPart), 1)
-	var left atomic.Int32
-	left.Store(int32(n))
-	release := func() {
-		if left.Add(-1) == 0 {
-			r.release(sc)
-		}
-	}
-	parts := make([]iter.Seq[*Entry], n)
+	parts = make([]iter.Seq[*Entry], n)
 	for i := range parts {
 		from, to := total*i/n, total*(i+1)/n
 		parts[i] = func(yield func(*Entry) bool) {
-			defer release()
-			var e Entry
-			for j := from; j < to; j++ {
-				if j < len(sc.conns) {
-					c := sc.conns[j]
-					c.fill(&e, now, 0, c.read.Load(), c.written.Load())
-				} else {
-					lr := sc.legs[j-len(sc.conns)]
-					if !lr.leg.conn.openAt(g) {
-						continue
-					}
-					lr.leg.conn.fill(&e, now, lr.circ, lr.leg.read.Load(), lr.leg.written.Load())
+			for {
+				v := refs.Load()
+				if v == 0 {
+					return // released
 				}
-				if !yield(&e) {
-					return
+				if refs.CompareAndSwap(v, v+1) {
+					break
 				}
 			}
+			defer unref()
+			var e Entry
+			s.each(from, to, &e, yield)
 		}
 	}
-	return parts
+	return parts, sync.OnceFunc(unref)
 }
 
 // AppendEntries appends the entries [Registry.Entries] yields to dst and
@@ -170,31 +209,33 @@ func (r *Registry) AppendEntries(dst []Entry) []Entry {
 }
 
 // LookupEntry returns the entry line of connection connID on circuit circID
-// (0 for the connection's own line), without building the whole list.
-// The boolean is false when there is no such line.
+// (0 for the connection's own line), without building the whole list: the
+// line a snapshot taken now would hold. The boolean is false when there is
+// no such line.
 func (r *Registry) LookupEntry(circID, connID uint64) (Entry, bool) {
+	if !r.usable() {
+		return Entry{}, false
+	}
 	now := r.now()
 	r.mu.RLock()
 	defer r.mu.RUnlock()
+	var e Entry
 	if circID == 0 {
 		c := r.conns.find(connID)
 		if c == nil {
 			return Entry{}, false
 		}
-		var e Entry
-		c.fill(&e, now, 0, c.read.Load(), c.written.Load())
+		c.fillOwn(&e, now)
 		return e, true
 	}
 	circ := r.circs.find(circID)
 	if circ == nil {
 		return Entry{}, false
 	}
-	for _, l := range circ.legs {
-		if l.conn.id == connID && !l.conn.Closed() {
-			var e Entry
-			l.conn.fill(&e, now, circID, l.read.Load(), l.written.Load())
-			return e, true
-		}
+	i, ok := circ.search(connID)
+	if !ok || !circ.legs[i].visibleAt(r.gen) {
+		return Entry{}, false
 	}
-	return Entry{}, false
+	circ.legs[i].fill(&e, now, circID)
+	return e, true
 }

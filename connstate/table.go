@@ -1,6 +1,9 @@
 package connstate
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // slot is one entry of a table: an ID and the object, nil once removed.
 type slot[T any] struct {
@@ -26,16 +29,8 @@ func (t *table[T]) add(id uint64, p *T) {
 }
 
 func (t *table[T]) index(id uint64) (int, bool) {
-	i, ok := slices.BinarySearchFunc(t.slots, id, func(s slot[T], id uint64) int {
-		switch {
-		case s.id < id:
-			return -1
-		case s.id > id:
-			return 1
-		}
-		return 0
-	})
-	return i, ok && t.slots[i].p != nil
+	i := t.from(id)
+	return i, i < len(t.slots) && t.slots[i].id == id && t.slots[i].p != nil
 }
 
 // find returns the live object with the given ID, or nil.
@@ -76,4 +71,12 @@ func (t *table[T]) appendLive(dst []*T) []*T {
 		}
 	}
 	return dst
+}
+
+// from returns the index of the first slot whose ID is id or more.
+func (t *table[T]) from(id uint64) int {
+	i, _ := slices.BinarySearchFunc(t.slots, id, func(s slot[T], id uint64) int {
+		return cmp.Compare(s.id, id)
+	})
+	return i
 }

@@ -135,7 +135,7 @@ func (f Flags) AppendText(b []byte) []byte {
 func (f Flags) String() string { return string(f.AppendText(make([]byte, 0, 3))) }
 
 // ErrBadFlags is wrapped by the error [ParseFlags] returns.
-var ErrBadFlags = errors.New("invalid TYPE_FLAGS")
+var ErrBadFlags = errors.New("connstate: invalid TYPE_FLAGS")
 
 // ParseFlags parses the TYPE_FLAGS field of an entry line. It reads the
 // first three characters and ignores any that follow, as the wire format
@@ -203,7 +203,7 @@ func (fp Fingerprint) AppendText(b []byte) []byte {
 func (fp Fingerprint) String() string { return string(fp.AppendText(make([]byte, 0, 40))) }
 
 // ErrBadFingerprint is wrapped by the error [ParseFingerprint] returns.
-var ErrBadFingerprint = errors.New("invalid relay fingerprint")
+var ErrBadFingerprint = errors.New("connstate: invalid relay fingerprint")
 
 // ParseFingerprint parses 40 hex digits, in either case, with an optional
 // leading '$' as controllers write them. "0" parses as the zero Fingerprint.

@@ -21,7 +21,7 @@ func BenchmarkConnAllOverTCP(b *testing.B) {
 			b.Fatal(err)
 		}
 		m := getinfo.NewMux()
-		getinfo.NewConnHandler(reg).Register(m)
+		(&getinfo.Conns{Source: reg}).Register(m)
 		srv, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
 		if err != nil {
 			b.Fatal(err)

@@ -18,7 +18,7 @@ import (
 func Example() {
 	reg := connstate.NewRegistry()
 	mux := getinfo.NewMux()
-	getinfo.NewConnHandler(reg).Register(mux)
+	(&getinfo.Conns{Source: reg}).Register(mux)
 
 	dir, _ := os.MkdirTemp("", "controlport")
 	defer os.RemoveAll(dir)

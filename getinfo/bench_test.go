@@ -19,7 +19,7 @@ func BenchmarkConnAll(b *testing.B) {
 			b.Fatal(err)
 		}
 		m := getinfo.NewMux()
-		getinfo.NewConnHandler(reg).Register(m)
+		(&getinfo.Conns{Source: reg}).Register(m)
 		keys := []string{"conn/all"}
 		entries := len(reg.AppendEntries(nil))
 		b.Run(map[int]string{2000: "10k", 20000: "100k"}[conns], func(b *testing.B) {

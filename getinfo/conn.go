@@ -24,8 +24,8 @@ type Source interface {
 	LookupEntry(circID, connID uint64) (connstate.Entry, bool)
 }
 
-// ConnHandler answers the proposal's connection keys, every entry passed
-// through its scrub policy:
+// Conns is the family of the proposal's connection keys, every entry
+// passed through Policy:
 //
 //   - conn/all: every entry line, joined by "\n", with no trailing newline
 //     (an empty value when there are none);
@@ -33,49 +33,31 @@ type Source interface {
 //     decimal (no sign, no leading zero, within uint64); a malformed pair,
 //     or one that names no line, is an unrecognized key.
 //
-// A ConnHandler is safe for concurrent use.
-type ConnHandler struct {
-	src     Source
-	policy  scrub.Policy
-	workers int
+// A Conns is also a [Handler] for those keys. It is safe for concurrent
+// use; do not change or copy it once registered.
+type Conns struct {
+	// Source is what the keys read; a *connstate.Registry is one. Without
+	// it, Register mounts nothing.
+	Source Source
+	// Policy scrubs every entry. The zero Policy is [scrub.Default].
+	Policy scrub.Policy
+	// Workers is how many goroutines may format one conn/all from a
+	// [PartitionedSource]: 0 means GOMAXPROCS, at most 8; 1 keeps the work
+	// on the caller's goroutine.
+	Workers int
+
 	// spare keeps the other workers' buffers for the next conn/all: a lone
 	// pointer, not a sync.Pool, which a GC would empty of megabytes.
 	spare atomic.Pointer[[][]byte]
 }
 
-// PartitionedSource is a [Source] that can also split its entries into
-// ordered parts to be ranged on several goroutines at once, as
-// [connstate.Registry.EntryParts] does. A ConnHandler formats a large
-// conn/all from such a source in parallel.
+// PartitionedSource is a [Source] that can also split one snapshot of its
+// entries into ordered parts to be ranged on several goroutines at once,
+// as [connstate.Registry.EntryParts] does; release ends the snapshot.
+// [Conns] formats a large conn/all from such a source in parallel.
 type PartitionedSource interface {
 	Source
-	EntryParts(n int) []iter.Seq[*connstate.Entry]
-}
-
-// ConnOption configures a [ConnHandler].
-type ConnOption func(*ConnHandler)
-
-// WithWorkers sets how many goroutines may format one conn/all from a
-// [PartitionedSource] (default GOMAXPROCS, at most 8); 1 keeps it on the
-// caller's goroutine.
-func WithWorkers(n int) ConnOption {
-	return func(h *ConnHandler) { h.workers = n }
-}
-
-// WithPolicy makes the handler scrub with p instead of [scrub.Default].
-func WithPolicy(p scrub.Policy) ConnOption {
-	return func(h *ConnHandler) { h.policy = p }
-}
-
-// NewConnHandler returns a handler reading src, scrubbing with
-// [scrub.Default] unless an option says otherwise.
-func NewConnHandler(src Source, opts ...ConnOption) *ConnHandler {
-	h := &ConnHandler{src: src, policy: scrub.Default(), workers: min(runtime.GOMAXPROCS(0), 8)}
-	for _, o := range opts {
-		o(h)
-	}
-	h.workers = max(h.workers, 1)
-	return h
+	EntryParts(n int) (parts []iter.Seq[*connstate.Entry], release func())
 }
 
 // The conn/ keys as registered on a Mux, and their info/names descriptions.
@@ -86,14 +68,20 @@ const (
 	connPrefixDoc = "One entry line by circuit and connection ID: conn/<circ>/<conn>, circ 0 for the connection itself."
 )
 
-// Register mounts the handler on m as conn/all and the conn/ prefix.
-func (h *ConnHandler) Register(m *Mux) {
+// Register mounts conn/all and the conn/ prefix on m, if Source is set.
+func (h *Conns) Register(m *Mux) {
+	if h.Source == nil {
+		return
+	}
 	m.Handle(ConnAllKey, connAllDoc, h)
 	m.HandlePrefix(ConnPrefix, connPrefixDoc, h)
 }
 
 // AppendInfo appends the value of a conn/ key to dst.
-func (h *ConnHandler) AppendInfo(dst []byte, key string) ([]byte, error) {
+func (h *Conns) AppendInfo(dst []byte, key string) ([]byte, error) {
+	if h.Source == nil {
+		return dst, ErrUnrecognized
+	}
 	if key == ConnAllKey {
 		return h.appendAll(dst), nil
 	}
@@ -101,25 +89,34 @@ func (h *ConnHandler) AppendInfo(dst []byte, key string) ([]byte, error) {
 	if !ok {
 		return dst, ErrUnrecognized
 	}
-	e, found := h.src.LookupEntry(circ, conn)
+	e, found := h.Source.LookupEntry(circ, conn)
 	if !found {
 		return dst, ErrUnrecognized
 	}
-	h.policy.Scrub(&e)
+	h.Policy.Scrub(&e)
 	return format.AppendEntry(dst, &e), nil
+}
+
+// workers is how many goroutines format one conn/all.
+func (h *Conns) workers() int {
+	if h.Workers > 0 {
+		return h.Workers
+	}
+	return min(runtime.GOMAXPROCS(0), 8)
 }
 
 // appendAll formats each entry as the source yields it: no list of
 // entries is built, so a warm conn/all allocates no more for 100,000
 // entries than for ten. A large list from a PartitionedSource is formatted
 // by several goroutines, each into its own buffer, joined in order.
-func (h *ConnHandler) appendAll(dst []byte) []byte {
-	ps, ok := h.src.(PartitionedSource)
-	if !ok || h.workers == 1 {
-		dst, _ = h.appendPart(dst, h.src.Entries(), false)
+func (h *Conns) appendAll(dst []byte) []byte {
+	ps, ok := h.Source.(PartitionedSource)
+	if !ok || h.workers() == 1 {
+		dst, _ = h.appendPart(dst, h.Source.Entries(), false)
 		return dst
 	}
-	parts := ps.EntryParts(h.workers)
+	parts, release := ps.EntryParts(h.workers())
+	defer release()
 	if len(parts) == 1 {
 		dst, _ = h.appendPart(dst, parts[0], false)
 		return dst
@@ -169,13 +166,13 @@ func (h *ConnHandler) appendAll(dst []byte) []byte {
 // appendPart formats entries, each scrubbed in place, joined by "\n"
 // (after a line already written if wrote is set), and reports whether any
 // line has been written.
-func (h *ConnHandler) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], wrote bool) ([]byte, bool) {
+func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], wrote bool) ([]byte, bool) {
 	for e := range entries {
 		if wrote {
 			dst = append(dst, '\n')
 		}
 		wrote = true
-		h.policy.Scrub(e)
+		h.Policy.Scrub(e)
 		dst = format.AppendEntry(dst, e)
 	}
 	return dst, wrote

@@ -24,10 +24,10 @@ import (
 
 const fixtureDir = "../testdata/fixtures"
 
-func connMux(t testing.TB, src getinfo.Source, opts ...getinfo.ConnOption) *getinfo.Mux {
+func connMux(t testing.TB, src getinfo.Source, policy scrub.Policy) *getinfo.Mux {
 	t.Helper()
 	m := getinfo.NewMux()
-	getinfo.NewConnHandler(src, opts...).Register(m)
+	(&getinfo.Conns{Source: src, Policy: policy}).Register(m)
 	return m
 }
 
@@ -54,7 +54,7 @@ func TestConnAllGolden(t *testing.T) {
 			t.Run(name+"/"+pol.name, func(t *testing.T) {
 				reg, _, err := connstatetest.LoadFile(path)
 				require.NoError(t, err)
-				got := reply(t, connMux(t, reg, getinfo.WithPolicy(pol.p)), "conn/all")
+				got := reply(t, connMux(t, reg, pol.p), "conn/all")
 				golden.Compare(t, filepath.Join("..", "testdata", "conn", name+"."+pol.name+".reply"), []byte(got))
 
 				// The golden file must also be what format and scrub say, line by line.
@@ -83,24 +83,24 @@ func replyFor(key, v string) string {
 func TestConnAllShapeFollowsCount(t *testing.T) {
 	reg, _, err := connstatetest.Load(strings.NewReader(""))
 	require.NoError(t, err)
-	m := connMux(t, reg)
+	m := connMux(t, reg, scrub.Default())
 	assert.Equal(t, "250-conn/all=\r\n250 OK\r\n", reply(t, m, "conn/all"), "no entries")
 
 	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt remote=198.51.100.7:1 read=4000 written=1000 age=42"))
 	require.NoError(t, err)
-	m = connMux(t, reg)
+	m = connMux(t, reg, scrub.Default())
 	assert.Equal(t, "250-conn/all=23 0 0 0 0 IRt 4096 1024 42\r\n250 OK\r\n", reply(t, m, "conn/all"), "one entry")
 
 	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt age=42\nconn 24 IXt remote=127.0.0.1:5 lport=9051 read=7 age=1"))
 	require.NoError(t, err)
-	m = connMux(t, reg)
+	m = connMux(t, reg, scrub.Default())
 	assert.Equal(t, "250+conn/all=\r\n23 0 0 0 0 IRt 0 0 42\r\n24 0 0 127.0.0.1:5 9051 IXt 7 0 1\r\n.\r\n250 OK\r\n", reply(t, m, "conn/all"), "two entries")
 }
 
 func TestConnKeys(t *testing.T) {
 	reg, _, err := connstatetest.LoadFile(filepath.Join(fixtureDir, "exit.conns"))
 	require.NoError(t, err)
-	m := connMux(t, reg)
+	m := connMux(t, reg, scrub.Default())
 	found := []struct{ key, want string }{
 		{"conn/0/1", "1 0 0 127.0.0.1:39999 9051 IXt 4000 123456 86400"},
 		{"conn/300/40", "40 300 0 0 0 ORt 39936 1999872 " + uptime(t, reg, 0, 40)},
@@ -202,7 +202,7 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 	require.Greater(t, len(secrets), 60)
 	require.NotEmpty(t, shown)
 
-	m := connMux(t, reg)
+	m := connMux(t, reg, scrub.Default())
 	var replies []string
 	replies = append(replies, reply(t, m, "conn/all"))
 	for _, e := range reg.AppendEntries(nil) {
@@ -223,7 +223,7 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 		}
 	}
 	// And the shown ones really are shown: the test would pass vacuously otherwise.
-	unscrubbed := reply(t, connMux(t, reg, getinfo.WithPolicy(scrub.Unscrubbed())), "conn/all")
+	unscrubbed := reply(t, connMux(t, reg, scrub.Unscrubbed()), "conn/all")
 	for _, s := range secrets {
 		if !strings.Contains(unscrubbed, s.addr) {
 			t.Errorf("unscrubbed reply lacks %s of connection %d", s.addr, s.id)
@@ -244,7 +244,7 @@ func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
 	allocs := func(conns, workers int) float64 {
 		reg, _, err := connstatetest.BusyRelay(5, conns).Build()
 		require.NoError(t, err)
-		h := getinfo.NewConnHandler(reg, getinfo.WithWorkers(workers))
+		h := &getinfo.Conns{Source: reg, Workers: workers}
 		buf, err := h.AppendInfo(nil, "conn/all")
 		require.NoError(t, err)
 		require.Greater(t, bytes.Count(buf, []byte("\n")), 4*conns)
@@ -263,7 +263,7 @@ func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
 
 	reg, _, err := connstatetest.BusyRelay(5, 100).Build()
 	require.NoError(t, err)
-	h := getinfo.NewConnHandler(reg)
+	h := &getinfo.Conns{Source: reg}
 	buf := make([]byte, 0, 256)
 	one := testing.AllocsPerRun(100, func() { buf, _ = h.AppendInfo(buf[:0], "conn/7/12") })
 	assert.Zero(t, one)
@@ -273,16 +273,16 @@ func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
 func TestParallelConnAllIsSequential(t *testing.T) {
 	reg, _, err := connstatetest.BusyRelay(9, 3000).Build()
 	require.NoError(t, err)
-	one, err := getinfo.NewConnHandler(reg, getinfo.WithWorkers(1)).AppendInfo(nil, "conn/all")
+	one, err := (&getinfo.Conns{Source: reg, Workers: 1}).AppendInfo(nil, "conn/all")
 	require.NoError(t, err)
 	for _, w := range []int{2, 3, 8} {
-		many, err := getinfo.NewConnHandler(reg, getinfo.WithWorkers(w)).AppendInfo([]byte("prefix"), "conn/all")
+		many, err := (&getinfo.Conns{Source: reg, Workers: w}).AppendInfo([]byte("prefix"), "conn/all")
 		require.NoError(t, err)
 		assert.Equal(t, "prefix"+string(one), string(many), "%d workers", w)
 	}
 }
 
-func ExampleConnHandler() {
+func ExampleConns() {
 	reg, _, err := connstatetest.Load(strings.NewReader(`
 conn 17 ORT fp=9695DFC35FFEB861329B9F1AB04C46397020CE31 remote=128.31.0.34:9101 lport=51622 read=1048576 written=524288 age=3600
 conn 23 IRt remote=198.51.100.7:50312 lport=9001 read=4000 written=1000 age=42
@@ -294,7 +294,7 @@ leg 1041 out 17 read=1536 written=2560
 		panic(err)
 	}
 	mux := getinfo.NewMux()
-	getinfo.NewConnHandler(reg).Register(mux) // scrub.Default()
+	(&getinfo.Conns{Source: reg}).Register(mux) // scrub.Default()
 
 	var out bytes.Buffer
 	if err := getinfo.WriteReply(&out, mux, []string{"conn/all", "conn/1041/23"}); err != nil {
@@ -315,12 +315,12 @@ leg 1041 out 17 read=1536 written=2560
 // panickySource is a PartitionedSource whose second part panics.
 type panickySource struct{ *connstate.Registry }
 
-func (p panickySource) EntryParts(n int) []iter.Seq[*connstate.Entry] {
-	parts := p.Registry.EntryParts(n)
+func (p panickySource) EntryParts(n int) ([]iter.Seq[*connstate.Entry], func()) {
+	parts, release := p.Registry.EntryParts(n)
 	if len(parts) > 1 {
 		parts[1] = func(func(*connstate.Entry) bool) { panic("boom") }
 	}
-	return parts
+	return parts, release
 }
 
 // A panic on one of conn/all's worker goroutines becomes a 551 for the
@@ -329,7 +329,7 @@ func TestWorkerPanicIsA551(t *testing.T) {
 	reg, _, err := connstatetest.BusyRelay(2, 3000).Build()
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	getinfo.NewConnHandler(panickySource{reg}, getinfo.WithWorkers(2)).Register(m)
+	(&getinfo.Conns{Source: panickySource{reg}, Workers: 2}).Register(m)
 	_, err = m.Answer(nil, "conn/all")
 	assert.ErrorIs(t, err, getinfo.ErrInternal)
 }

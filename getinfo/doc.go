@@ -6,14 +6,25 @@
 // answers to one GETINFO command into a reply that is byte-exact with tor
 // 0.4.9.11, with the two departures below.
 //
-// # Keys
+// # Key families
 //
-// The keys of the connection-information proposal, each registered by the
-// part of a relay that can answer it, so that a key whose source the host
-// did not configure stays unknown (552) and out of info/names:
+// The keys come in families, each answered by the part of a relay that
+// knows them. Every family follows one rule:
 //
-//   - [ConnHandler]: conn/all and conn/<circ>/<conn>, scrubbed by a
-//     package scrub policy (fail-closed by default).
+//   - it is a struct type named for what it answers;
+//   - its exported fields are its sources (an interface or a function the
+//     host supplies) and its settings; a nil source leaves the keys it
+//     answers unregistered, so that they stay unknown (552) and out of
+//     info/names, and a zero setting means its default;
+//   - its Register(*Mux) method, on a pointer, mounts its keys; the
+//     family must not be changed or copied after that, and a family with
+//     methods the host calls later ([Process.Reset]) is kept by that
+//     pointer.
+//
+// The families:
+//
+//   - [Conns]: conn/all and conn/<circ>/<conn>, scrubbed by a package
+//     scrub policy (fail-closed by default).
 //   - [Relay]: the bandwidth limits and relayed totals
 //     (info/relay/bw-limit, burst-limit, read-total, write-total, also as
 //     relay/*), and tor's traffic/read and traffic/written.
@@ -22,8 +33,10 @@
 //     (info/descriptor-used, process/descriptors-used,
 //     info/descriptor-limit, process/descriptor-limit) and tor's
 //     process/pid, process/uid and process/user.
-//   - [HandleAuthorities]: ns/authority, from an [AuthoritySource].
-//   - [HandleNames]: info/names, listing every key the Mux holds when asked.
+//   - [Authorities]: ns/authority, from an [AuthoritySource].
+//   - [InfoNames]: info/names, listing every key the Mux holds when asked.
+//
+// A host mounts its own keys with [Mux.Handle] and [Mux.HandlePrefix].
 //
 // # Replies
 //
@@ -37,7 +50,7 @@
 //
 // A connection that answers many GETINFOs keeps a [ReplyWriter], which
 // keeps its buffers between replies; conn/all of 100,000 entries then
-// allocates no more than conn/all of ten. [ConnHandler] formats a large
+// allocates no more than conn/all of ten. [Conns] formats a large
 // conn/all on several goroutines when its source is a
 // [PartitionedSource], as a *connstate.Registry is.
 //

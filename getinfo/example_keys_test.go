@@ -17,10 +17,10 @@ func ExampleRelay() {
 	conn.AddRead(1 << 20)
 
 	m := getinfo.NewMux()
-	getinfo.Relay{
+	(&getinfo.Relay{
 		Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 5 << 20, RelayRate: 2 << 20} },
 		Totals:    reg.Totals,
-	}.Register(m)
+	}).Register(m)
 
 	for _, key := range []string{"info/relay/bw-limit", "relay/bw-limit", "info/relay/read-total", "traffic/read"} {
 		v, _ := m.Answer(nil, key)
@@ -37,7 +37,7 @@ func ExampleRelay() {
 // uptimes predictable.
 func ExampleProcess() {
 	clock := connstatetest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	p := getinfo.NewProcess(getinfo.WithProcessClock(clock))
+	p := &getinfo.Process{Clock: clock}
 	m := getinfo.NewMux()
 	p.Register(m)
 
@@ -55,10 +55,10 @@ func ExampleProcess() {
 	// info/uptime-reset=90
 }
 
-func ExampleHandleNames() {
+func ExampleInfoNames() {
 	m := getinfo.NewMux()
-	getinfo.HandleNames(m)
-	getinfo.NewConnHandler(connstate.NewRegistry()).Register(m)
+	(&getinfo.InfoNames{}).Register(m)
+	(&getinfo.Conns{Source: connstate.NewRegistry()}).Register(m)
 	v, _ := m.Answer(nil, "info/names")
 	fmt.Println(string(v))
 	// Output:

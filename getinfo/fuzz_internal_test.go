@@ -24,7 +24,7 @@ func FuzzConnKey(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := NewConnHandler(reg)
+	h := &Conns{Source: reg}
 	f.Fuzz(func(t *testing.T, key string) {
 		circ, conn, ok := parseConnKey(key)
 		canonical := "conn/" + strconv.FormatUint(circ, 10) + "/" + strconv.FormatUint(conn, 10)

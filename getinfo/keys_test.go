@@ -52,7 +52,7 @@ func TestRelayKeys(t *testing.T) {
 	require.NoError(t, err)
 	bw := getinfo.Bandwidth{Rate: 1 << 20, Burst: 2 << 20}
 	m := getinfo.NewMux()
-	getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bw }, Totals: reg.Totals}.Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bw }, Totals: reg.Totals}).Register(m)
 
 	// The proposal's names and tor's answer identically.
 	for _, pair := range [][2]string{
@@ -101,13 +101,13 @@ func TestRelayKeys(t *testing.T) {
 
 func TestUnconfiguredKeysAreUnknown(t *testing.T) {
 	m := getinfo.NewMux()
-	getinfo.Relay{}.Register(m)
-	getinfo.HandleNames(m)
+	(&getinfo.Relay{}).Register(m)
+	(&getinfo.InfoNames{}).Register(m)
 	assertUnknown(t, m, relayKeys...)
 	assertUnknown(t, m, "ns/authority", "uptime", "process/pid", "conn/all")
 
 	m = getinfo.NewMux()
-	getinfo.Relay{Totals: connstate.NewRegistry().Totals}.Register(m)
+	(&getinfo.Relay{Totals: connstate.NewRegistry().Totals}).Register(m)
 	assertUnknown(t, m, "info/relay/bw-limit", "relay/burst-limit")
 	assert.Equal(t, "0", answer(t, m, "traffic/read"))
 }
@@ -115,7 +115,7 @@ func TestUnconfiguredKeysAreUnknown(t *testing.T) {
 func TestUptimeKeys(t *testing.T) {
 	clk := connstatetest.NewClock(connstatetest.Epoch())
 	start := connstatetest.Epoch().Add(-90 * time.Second)
-	p := getinfo.NewProcess(getinfo.WithProcessClock(clk), getinfo.WithStartTime(start))
+	p := &getinfo.Process{Clock: clk, Start: start}
 	m := getinfo.NewMux()
 	p.Register(m)
 	for _, k := range []string{"info/uptime-process", "process/uptime", "uptime", "info/uptime-reset", "process/uptime-reset"} {
@@ -129,8 +129,9 @@ func TestUptimeKeys(t *testing.T) {
 	assert.Equal(t, "5", answer(t, m, "info/uptime-reset"))
 	assert.Equal(t, "5", answer(t, m, "process/uptime-reset"))
 
-	// A custom clock without a start time counts from NewProcess.
-	p = getinfo.NewProcess(getinfo.WithProcessClock(clk))
+	// A custom clock without a start time counts from Register.
+	p = &getinfo.Process{Clock: clk}
+	p.Register(getinfo.NewMux())
 	clk.Advance(7 * time.Second)
 	assert.Equal(t, 7*time.Second, p.Uptime())
 }
@@ -153,7 +154,7 @@ func TestProcessKeysMatchTheOS(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("compares with /proc, ps and prlimit, which this test expects on Linux")
 	}
-	p := getinfo.NewProcess()
+	p := &getinfo.Process{}
 	m := getinfo.NewMux()
 	p.Register(m)
 	pid := strconv.Itoa(os.Getpid())
@@ -192,7 +193,7 @@ func TestProcessKeysMatchTheOS(t *testing.T) {
 	}
 	assert.Equal(t, strconv.Itoa(base), answer(t, m, "info/descriptor-used"))
 
-	// Uptime counts from the process's start, not from NewProcess: ps agrees within a second or two.
+	// Uptime counts from the process's start, not from Register: ps agrees within a second or two.
 	etimes, err := strconv.Atoi(run(t, "ps", "-o", "etimes=", "-p", pid))
 	require.NoError(t, err)
 	up, err := strconv.Atoi(answer(t, m, "uptime"))
@@ -204,14 +205,14 @@ func TestProcessUser(t *testing.T) {
 	u, err := user.Current()
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	getinfo.NewProcess().Register(m)
+	(&getinfo.Process{}).Register(m)
 	assert.Equal(t, u.Username, answer(t, m, "process/user"))
 	assert.Equal(t, strconv.Itoa(os.Geteuid()), answer(t, m, "process/uid"))
 }
 
 func TestReservedDescriptors(t *testing.T) {
 	m := getinfo.NewMux()
-	getinfo.NewProcess(getinfo.WithReservedDescriptors(1 << 62)).Register(m)
+	(&getinfo.Process{ReservedDescriptors: 1 << 62}).Register(m)
 	if _, err := m.Answer(nil, "process/descriptor-limit"); err != nil {
 		t.Skip("no descriptor limit on this system")
 	}
@@ -222,7 +223,7 @@ func TestAuthorityKey(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "cached-consensus")
 	m := getinfo.NewMux()
-	getinfo.HandleAuthorities(m, consensus.NewFileSource(path))
+	(&getinfo.Authorities{Source: consensus.NewFileSource(path)}).Register(m)
 
 	assert.Equal(t, "250-ns/authority=\r\n250 OK\r\n", reply(t, m, "ns/authority"), "no consensus: an empty value, as tor answers ns/*")
 
@@ -245,11 +246,11 @@ func fullMux(t *testing.T) *getinfo.Mux {
 	reg, clk, err := connstatetest.LoadFile(filepath.Join(fixtureDir, "guard.conns"))
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	getinfo.NewConnHandler(reg).Register(m)
-	getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 1 << 20} }, Totals: reg.Totals}.Register(m)
-	getinfo.NewProcess(getinfo.WithProcessClock(clk)).Register(m)
-	getinfo.HandleAuthorities(m, consensus.NewFileSource("../testdata/consensus/cached-consensus"))
-	getinfo.HandleNames(m)
+	(&getinfo.Conns{Source: reg}).Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 1 << 20} }, Totals: reg.Totals}).Register(m)
+	(&getinfo.Process{Clock: clk}).Register(m)
+	(&getinfo.Authorities{Source: consensus.NewFileSource("../testdata/consensus/cached-consensus")}).Register(m)
+	(&getinfo.InfoNames{}).Register(m)
 	return m
 }
 
@@ -288,7 +289,7 @@ func lineFor(names []getinfo.Name, key string) string {
 
 func TestHostKeysAppearInNames(t *testing.T) {
 	m := getinfo.NewMux()
-	getinfo.HandleNames(m)
+	(&getinfo.InfoNames{}).Register(m)
 	m.HandleFunc("version", "The version the host reports.", func(dst []byte, _ string) ([]byte, error) {
 		return append(dst, "0.4.9.11"...), nil
 	})

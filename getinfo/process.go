@@ -16,65 +16,53 @@ import (
 // process/descriptor-limit.
 const DefaultReservedDescriptors = 32
 
-// Process answers the process keys: uptimes, descriptor counts and limits,
-// pid, uid and user. The host reports resets (SIGHUP, or a controller's
-// SIGNAL RELOAD) with [Process.Reset].
+// Process is the family of the process keys: uptimes, descriptor counts
+// and limits, pid, uid and user. The host reports resets (SIGHUP, or a
+// controller's SIGNAL RELOAD) with [Process.Reset], so it keeps the
+// *Process it registered.
 //
-// A Process is safe for concurrent use.
+// A Process is safe for concurrent use; do not change or copy it once
+// registered.
 type Process struct {
-	clock    connstate.Clock
-	start    time.Time // on clock
-	reserved uint64
+	// Clock is what the uptimes read; nil means the real clock.
+	Clock connstate.Clock
+	// Start is when the process started, as read from Clock. The zero time
+	// means: from the operating system with the real clock (/proc on
+	// Linux, the process table on darwin, the creation time on Windows;
+	// elsewhere, when conninfo was loaded), or Clock's reading when first
+	// used with any other clock.
+	Start time.Time
+	// ReservedDescriptors is how many descriptors the host keeps back from
+	// the soft limit in process/descriptor-limit; 0 means
+	// [DefaultReservedDescriptors].
+	ReservedDescriptors uint64
 
+	once      sync.Once
+	clock     connstate.Clock
+	start     time.Time // on clock
 	mu        sync.Mutex
 	lastReset time.Time // on clock
 }
 
-// ProcessOption configures a [Process].
-type ProcessOption func(*Process)
-
-// WithProcessClock makes the uptimes read c instead of the real clock. Unless
-// [WithStartTime] is also given, the process then counts as started at c's
-// reading when [NewProcess] is called.
-func WithProcessClock(c connstate.Clock) ProcessOption {
-	return func(p *Process) { p.clock = c }
-}
-
-// WithStartTime sets when the process started, as read from the Process's
-// clock, instead of asking the operating system.
-func WithStartTime(t time.Time) ProcessOption {
-	return func(p *Process) { p.start = t }
-}
-
-// WithReservedDescriptors sets how many descriptors the host keeps back from
-// the soft limit (default [DefaultReservedDescriptors]).
-func WithReservedDescriptors(n uint64) ProcessOption {
-	return func(p *Process) { p.reserved = n }
-}
-
-// NewProcess returns a Process. With the real clock and no start time given,
-// the start is read from the operating system, so uptimes count from the
-// process's start, not from this call: /proc on Linux, the process table on
-// darwin, the creation time on Windows. Where the system cannot tell
-// (FreeBSD, others), the start is when conninfo was loaded.
-func NewProcess(opts ...ProcessOption) *Process {
-	p := &Process{reserved: DefaultReservedDescriptors}
-	for _, o := range opts {
-		o(p)
-	}
-	custom := p.clock != nil
-	if !custom {
-		p.clock = connstate.RealClock()
-	}
-	now := p.clock.Now()
-	if p.start.IsZero() {
-		p.start = now
-		if !custom {
-			p.start = osStart(now)
+// init settles the clock and the start on first use.
+func (p *Process) init() {
+	p.once.Do(func() {
+		p.clock = p.Clock
+		if p.clock == nil {
+			p.clock = connstate.RealClock()
 		}
-	}
-	p.lastReset = p.start
-	return p
+		now := p.clock.Now()
+		p.start = p.Start
+		if p.start.IsZero() {
+			p.start = now
+			if p.Clock == nil {
+				p.start = osStart(now)
+			}
+		}
+		p.mu.Lock()
+		p.lastReset = p.start
+		p.mu.Unlock()
+	})
 }
 
 // osStart converts the OS's wall-clock start into a reading on now's
@@ -89,6 +77,7 @@ func osStart(now time.Time) time.Time {
 
 // Reset records a reset now: info/uptime-reset counts from here.
 func (p *Process) Reset() {
+	p.init()
 	now := p.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -96,11 +85,15 @@ func (p *Process) Reset() {
 }
 
 // Uptime returns the time since the process started.
-func (p *Process) Uptime() time.Duration { return max(p.clock.Now().Sub(p.start), 0) }
+func (p *Process) Uptime() time.Duration {
+	p.init()
+	return max(p.clock.Now().Sub(p.start), 0)
+}
 
 // SinceReset returns the time since the last reset, or since the start if
 // there was none.
 func (p *Process) SinceReset() time.Duration {
+	p.init()
 	p.mu.Lock()
 	last := p.lastReset
 	p.mu.Unlock()
@@ -111,6 +104,7 @@ func (p *Process) SinceReset() time.Duration {
 // tor's. Descriptor keys are left out where the operating system cannot
 // count descriptors.
 func (p *Process) Register(m *Mux) {
+	p.init()
 	seconds := func(d func() time.Duration) HandlerFunc {
 		return func(dst []byte, _ string) ([]byte, error) {
 			return strconv.AppendInt(dst, int64(d()/time.Second), 10), nil
@@ -137,7 +131,11 @@ func (p *Process) Register(m *Mux) {
 	}
 	if _, err := procinfo.DescriptorLimit(); err == nil {
 		m.Handle("info/descriptor-limit", "Soft limit on the process's file descriptors (proposal name).", p.limit(0))
-		m.Handle("process/descriptor-limit", "File descriptors available for connections: the soft limit less those held in reserve.", p.limit(p.reserved))
+		reserved := p.ReservedDescriptors
+		if reserved == 0 {
+			reserved = DefaultReservedDescriptors
+		}
+		m.Handle("process/descriptor-limit", "File descriptors available for connections: the soft limit less those held in reserve.", p.limit(reserved))
 	}
 
 	m.HandleFunc("process/pid", "Process ID of this process.", func(dst []byte, _ string) ([]byte, error) {

@@ -112,8 +112,8 @@ func newPropModel() *propModel {
 	clk := connstatetest.NewClock(connstatetest.Epoch())
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 	m := &propModel{reg: reg, clk: clk, def: getinfo.NewMux(), raw: getinfo.NewMux()}
-	getinfo.NewConnHandler(reg).Register(m.def)
-	getinfo.NewConnHandler(reg, getinfo.WithPolicy(scrub.Unscrubbed())).Register(m.raw)
+	(&getinfo.Conns{Source: reg}).Register(m.def)
+	(&getinfo.Conns{Source: reg, Policy: scrub.Unscrubbed()}).Register(m.raw)
 	return m
 }
 

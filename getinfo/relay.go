@@ -32,9 +32,9 @@ func (b Bandwidth) BurstLimit() uint64 {
 	return b.Burst
 }
 
-// Relay holds the sources of the relay keys. A nil source leaves its keys
-// unregistered, so they are unknown to controllers and absent from
-// info/names.
+// Relay is the family of the relay keys: the bandwidth limits and the
+// byte totals. A nil source leaves its keys unregistered, so they are
+// unknown to controllers and absent from info/names.
 type Relay struct {
 	// Bandwidth returns the current limits; it is called on every answer, so
 	// a reload shows at once. It answers info/relay/bw-limit and
@@ -48,7 +48,7 @@ type Relay struct {
 }
 
 // Register mounts the relay keys whose sources are set on m.
-func (r Relay) Register(m *Mux) {
+func (r *Relay) Register(m *Mux) {
 	if bw := r.Bandwidth; bw != nil {
 		limit := uintKey(func() uint64 { return bw().Limit() })
 		m.Handle("info/relay/bw-limit", "Effective relayed rate limit in bytes per second: RelayBandwidthRate if set, else BandwidthRate (proposal name).", limit)

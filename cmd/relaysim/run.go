@@ -104,16 +104,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	mux := getinfo.NewMux()
-	getinfo.NewConnHandler(reg).Register(mux)
-	getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }, Totals: reg.Totals}.Register(mux)
-	proc := getinfo.NewProcess()
+	(&getinfo.Conns{Source: reg}).Register(mux)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }, Totals: reg.Totals}).Register(mux)
+	proc := &getinfo.Process{}
 	proc.Register(mux)
 	auth, err := consensus.Parse(strings.NewReader(cachedConsensus))
 	if err != nil {
 		return fmt.Errorf("embedded consensus: %w", err)
 	}
-	getinfo.HandleAuthorities(mux, staticAuthorities{auth})
-	getinfo.HandleNames(mux)
+	(&getinfo.Authorities{Source: staticAuthorities{auth}}).Register(mux)
+	(&getinfo.InfoNames{}).Register(mux)
 
 	cfg := controlport.Config{Mux: mux, Version: version}
 	if sim != nil {

@@ -115,28 +115,38 @@ func parseID(s, what string) (uint64, error) {
 	return id, nil
 }
 
-// attrs splits key=value words; bare words are flags with an empty value.
-func attrs(words []string, allowed ...string) (map[string]string, error) {
-	m := make(map[string]string, len(words))
+// attrList is a line's key=value words; a bare word is a flag with an
+// empty value. A list, not a map: a line has a handful, and a fixture
+// may have a hundred thousand lines.
+type attrList []struct{ key, value string }
+
+// attrs splits key=value words, each key one of allowed and given once.
+func attrs(words []string, allowed ...string) (attrList, error) {
+	m := make(attrList, 0, len(words))
 	for _, w := range words {
 		k, v, _ := strings.Cut(w, "=")
-		ok := false
-		for _, a := range allowed {
-			ok = ok || a == k
-		}
-		if !ok {
+		if !slices.Contains(allowed, k) {
 			return nil, fmt.Errorf("unknown attribute %q: want one of %s", k, strings.Join(allowed, ", "))
 		}
-		if _, dup := m[k]; dup {
+		if _, dup := m.get(k); dup {
 			return nil, fmt.Errorf("attribute %q given twice", k)
 		}
-		m[k] = v
+		m = append(m, struct{ key, value string }{k, v})
 	}
 	return m, nil
 }
 
-func number(m map[string]string, key string) (uint64, error) {
-	s, ok := m[key]
+func (m attrList) get(key string) (string, bool) {
+	for _, a := range m {
+		if a.key == key {
+			return a.value, true
+		}
+	}
+	return "", false
+}
+
+func number(m attrList, key string) (uint64, error) {
+	s, ok := m.get(key)
 	if !ok {
 		return 0, nil
 	}
@@ -166,7 +176,7 @@ func parseConn(words []string) (Conn, error) {
 	if err != nil {
 		return c, err
 	}
-	if s, ok := m["fp"]; ok {
+	if s, ok := m.get("fp"); ok {
 		if c.Fingerprint, err = connstate.ParseFingerprint(s); err != nil {
 			return c, err
 		}
@@ -174,14 +184,15 @@ func parseConn(words []string) (Conn, error) {
 			return c, fmt.Errorf("fp= needs network T, not %q", words[1])
 		}
 	}
-	if s, ok := m["remote"]; ok {
+	if s, ok := m.get("remote"); ok {
 		if c.Remote, err = netip.ParseAddrPort(s); err != nil {
 			return c, fmt.Errorf("remote=%q: %w", s, err)
 		}
 	}
 	port, err := number(m, "lport")
 	if err != nil || port > 65535 {
-		return c, fmt.Errorf("lport=%q: want a port number", m["lport"])
+		lport, _ := m.get("lport")
+		return c, fmt.Errorf("lport=%q: want a port number", lport)
 	}
 	c.LocalPort = uint16(port)
 	if c.Read, err = number(m, "read"); err != nil {
@@ -190,12 +201,12 @@ func parseConn(words []string) (Conn, error) {
 	if c.Written, err = number(m, "written"); err != nil {
 		return c, err
 	}
-	if s, ok := m["age"]; ok {
+	if s, ok := m.get("age"); ok {
 		if c.Age, err = parseAge(s); err != nil {
 			return c, err
 		}
 	}
-	if v, ok := m["closed"]; ok {
+	if v, ok := m.get("closed"); ok {
 		if v != "" {
 			return c, fmt.Errorf("closed=%q: closed takes no value", v)
 		}
@@ -373,15 +384,7 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 			if !ok {
 				return nil, nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, l.ConnID)
 			}
-			var leg *connstate.Leg
-			switch l.Role {
-			case connstate.RoleInbound:
-				leg, err = circ.BindInbound(conn)
-			case connstate.RoleOutbound:
-				leg, err = circ.BindOutbound(conn)
-			default:
-				leg, err = circ.BindExit(conn)
-			}
+			leg, err := circ.Bind(conn, l.Role)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 			}

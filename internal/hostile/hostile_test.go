@@ -32,8 +32,8 @@ func start(t *testing.T, auth string, cfg controlport.Config) (string, hostile.A
 	reg := connstate.NewRegistry()
 	cfg.Registry = reg
 	cfg.Mux = getinfo.NewMux()
-	getinfo.NewConnHandler(reg).Register(cfg.Mux)
-	getinfo.HandleNames(cfg.Mux)
+	(&getinfo.Conns{Source: reg}).Register(cfg.Mux)
+	(&getinfo.InfoNames{}).Register(cfg.Mux)
 	var a hostile.Auth
 	switch auth {
 	case "cookie":

@@ -159,12 +159,12 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 		o(&st)
 	}
 
-	getinfo.NewConnHandler(reg).Register(m)
-	getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }, Totals: reg.Totals}.Register(m)
-	p := getinfo.NewProcess(getinfo.WithProcessClock(clk))
+	(&getinfo.Conns{Source: reg}).Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }, Totals: reg.Totals}).Register(m)
+	p := &getinfo.Process{Clock: clk}
 	p.Register(m)
-	getinfo.HandleAuthorities(m, consensus.NewFileSource(st.consensus))
-	getinfo.HandleNames(m)
+	(&getinfo.Authorities{Source: consensus.NewFileSource(st.consensus)}).Register(m)
+	(&getinfo.InfoNames{}).Register(m)
 	clk.Advance(processAge)
 	p.Reset()
 	clk.Advance(sinceReset)
