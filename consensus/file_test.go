@@ -182,16 +182,58 @@ func TestFileSourceDirectory(t *testing.T) {
 	}
 }
 
+// Files that no one, root included, can read as a consensus are errors,
+// never an empty answer and never malformed documents; and none of them
+// makes the source block.
 func TestFileSourceUnreadable(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads files whatever their mode")
+	dir := t.TempDir()
+	regular := filepath.Join(dir, "regular")
+	writeFile(t, regular, validDoc, mtime)
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, path string)
+		is    error // what the error must wrap, if anything in particular
+	}{
+		{"directory", func(t *testing.T, path string) { require.NoError(t, os.Mkdir(path, 0o700)) }, consensus.ErrNotRegular},
+		{"below a regular file", nil, nil},
+		{"too large", func(t *testing.T, path string) {
+			f, err := os.Create(path)
+			require.NoError(t, err)
+			require.NoError(t, f.Truncate(consensus.MaxFileSize+1)) // sparse: nothing is written
+			require.NoError(t, f.Close())
+		}, nil},
 	}
-	path := filepath.Join(t.TempDir(), "cached-consensus")
-	writeFile(t, path, validDoc, mtime)
-	require.NoError(t, os.Chmod(path, 0))
-	_, err := consensus.NewFileSource(path).AppendAuthorities(nil)
-	require.Error(t, err)
-	assert.NotErrorIs(t, err, consensus.ErrMalformed)
+	tests = append(tests, unreadableByEveryone...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cached-consensus")
+			if tt.setup == nil {
+				path = filepath.Join(regular, "cached-consensus") // ENOTDIR, for root too
+			} else {
+				tt.setup(t, path)
+			}
+			done := make(chan error, 1)
+			go func() {
+				got, err := consensus.NewFileSource(path).AppendAuthorities([]byte("kept"))
+				if string(got) != "kept" {
+					err = fmt.Errorf("dst changed to %q", got)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, consensus.ErrMalformed)
+				if tt.is != nil {
+					assert.ErrorIs(t, err, tt.is)
+				}
+				_, err = consensus.LoadFile(path)
+				assert.Error(t, err, "LoadFile refuses it too")
+			case <-time.After(10 * time.Second):
+				t.Fatal("AppendAuthorities blocked")
+			}
+		})
+	}
 }
 
 func TestFileSourceConcurrent(t *testing.T) {

@@ -2,8 +2,14 @@ package getinfo_test
 
 import (
 	"io"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
 )
@@ -37,4 +43,60 @@ func BenchmarkConnAll(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(entries), "ns/entry")
 		})
 	}
+}
+
+// BenchmarkOpenCloseDuringReadTotal opens and closes a connection while a
+// goroutine answers relay/read-total in a loop over 100,000 connections,
+// as a controller polling it would. p99-us is the 99th percentile of one
+// open and close in microseconds (target: at most 50).
+func BenchmarkOpenCloseDuringReadTotal(b *testing.B) {
+	reg := connstate.NewRegistry()
+	cfg := connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true}
+	for i := range 100_000 {
+		cfg.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 443)
+		c, err := reg.Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.AddRead(uint64(i))
+	}
+	m := getinfo.NewMux()
+	(&getinfo.Relay{Totals: reg.Totals}).Register(m)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var answers atomic.Int64
+	wg.Go(func() {
+		var buf []byte
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var err error
+			if buf, err = m.Answer(buf[:0], "relay/read-total"); err != nil {
+				b.Error(err)
+				return
+			}
+			answers.Add(1)
+		}
+	})
+	var lat []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		c, err := reg.Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	close(stop)
+	wg.Wait()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Nanoseconds())/1e3, "p50-us")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds())/1e3, "p99-us")
+	b.ReportMetric(float64(answers.Load()), "answers")
 }
