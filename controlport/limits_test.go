@@ -20,6 +20,7 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -27,36 +28,36 @@ func TestLineLengthLimit(t *testing.T) {
 	s := cookieServer(t)
 	// A line of MaxLineLength-1 bytes with its CR LF is read: "GETINFO " and one long key.
 	key := strings.Repeat("k", controlport.MaxLineLength-1-len("GETINFO \r\n"))
-	c := s.dial(t)
-	s.authenticate(t, c)
-	send(t, c, "GETINFO "+key+"\r\n")
-	expect(t, c, `552 Unrecognized key "`+key+"\"\r\n")
-	expectOpen(t, c)
+	c := s.Dial(t)
+	c.Authenticate(s.Auth)
+	c.Send("GETINFO "+key+"\r\n")
+	c.Expect(`552 Unrecognized key "`+key+"\"\r\n")
+	c.ExpectOpen()
 
 	for _, authed := range []bool{true, false} {
-		c := s.dial(t)
+		c := s.Dial(t)
 		if authed {
-			s.authenticate(t, c)
+			c.Authenticate(s.Auth)
 		}
-		send(t, c, "GETINFO "+key+"k\r\n")
-		expect(t, c, "500 Line too long.\r\n")
-		expectClosed(t, c)
+		c.Send("GETINFO "+key+"k\r\n")
+		c.Expect("500 Line too long.\r\n")
+		c.ExpectClosed()
 	}
 }
 
 // A line without its LF gets no answer, however long, until the LF comes.
 func TestLongLineWaitsForLF(t *testing.T) {
 	s := cookieServer(t)
-	c := s.dial(t)
-	s.authenticate(t, c)
-	send(t, c, "GETINFO "+strings.Repeat("c", controlport.MaxLineLength))
+	c := s.Dial(t)
+	c.Authenticate(s.Auth)
+	c.Send("GETINFO "+strings.Repeat("c", controlport.MaxLineLength))
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
 	n, err := c.Read(make([]byte, 1))
 	var ne net.Error
 	require.True(t, errors.As(err, &ne) && ne.Timeout(), "no reply before the LF, got %d bytes, %v", n, err)
-	send(t, c, "\r\n")
-	expect(t, c, "500 Line too long.\r\n")
-	expectClosed(t, c)
+	c.Send("\r\n")
+	c.Expect("500 Line too long.\r\n")
+	c.ExpectClosed()
 }
 
 // An over-long line is discarded as it arrives: what the server allocates
@@ -65,8 +66,8 @@ func TestHugeLineMemory(t *testing.T) {
 	s := cookieServer(t)
 	chunk := strings.Repeat("x", 64<<10)
 	allocated := func(size int) uint64 {
-		c := s.dial(t)
-		s.authenticate(t, c)
+		c := s.Dial(t)
+		c.Authenticate(s.Auth)
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -77,8 +78,8 @@ func TestHugeLineMemory(t *testing.T) {
 		}
 		w.WriteString("\r\n")
 		require.NoError(t, w.Flush())
-		expect(t, c, "500 Line too long.\r\n")
-		expectClosed(t, c)
+		c.Expect("500 Line too long.\r\n")
+		c.ExpectClosed()
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc
 	}
@@ -92,7 +93,7 @@ func TestPipelinedInOrder(t *testing.T) {
 	m := getinfo.NewMux()
 	m.HandlePrefixFunc("echo/", "Echoes.", func(dst []byte, key string) ([]byte, error) { return append(dst, key[5:]...), nil })
 	s := startServer(t, controlport.Config{Mux: m, NullAuth: true})
-	c := s.dial(t)
+	c := s.Dial(t)
 	const n = 10000
 	go func() {
 		w := bufio.NewWriter(c)
@@ -120,25 +121,25 @@ func TestPipelinedInOrder(t *testing.T) {
 
 func TestMaxControllers(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 2})
-	a, b := s.dial(t), s.dial(t)
-	for _, c := range []net.Conn{a, b} {
-		send(t, c, "AUTHENTICATE\r\n")
-		expect(t, c, "250 OK\r\n")
+	a, b := s.Dial(t), s.Dial(t)
+	for _, c := range []*controlporttest.Client{a, b} {
+		c.Send("AUTHENTICATE\r\n")
+		c.Expect("250 OK\r\n")
 	}
-	extra := s.dial(t)
-	expectClosed(t, extra)
-	for _, c := range []net.Conn{a, b} {
-		send(t, c, "GETINFO uptime\r\n")
-		expect(t, c, "250-uptime=79\r\n250 OK\r\n")
+	extra := s.Dial(t)
+	extra.ExpectClosed()
+	for _, c := range []*controlporttest.Client{a, b} {
+		c.Send("GETINFO uptime\r\n")
+		c.Expect("250-uptime=79\r\n250 OK\r\n")
 	}
-	expectOpen(t, a)
+	a.ExpectOpen()
 	require.Eventually(t, func() bool {
-		c, err := net.Dial("tcp", s.addr)
+		c, err := net.Dial("tcp", s.Addr)
 		if err != nil {
 			return false
 		}
 		defer c.Close()
-		send(t, c, "AUTHENTICATE\r\n")
+		io.WriteString(c, "AUTHENTICATE\r\n")
 		c.SetReadDeadline(time.Now().Add(time.Second))
 		buf := make([]byte, 8)
 		n, _ := c.Read(buf)
@@ -148,18 +149,18 @@ func TestMaxControllers(t *testing.T) {
 
 func TestAuthTimeout(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true, AuthTimeout: 100 * time.Millisecond})
-	idle := s.dial(t)
-	expectClosed(t, idle)
+	idle := s.Dial(t)
+	idle.ExpectClosed()
 
 	// An authenticated controller may stay idle.
-	c := s.dial(t)
-	send(t, c, "AUTHENTICATE\r\n")
-	expect(t, c, "250 OK\r\n")
+	c := s.Dial(t)
+	c.Send("AUTHENTICATE\r\n")
+	c.Expect("250 OK\r\n")
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(300*time.Millisecond)))
 	_, err := c.Read(make([]byte, 1))
 	var ne net.Error
 	require.True(t, errors.As(err, &ne) && ne.Timeout(), "authenticated connection closed: %v", err)
-	expectOpen(t, c)
+	c.ExpectOpen()
 }
 
 // A controller that asks and never reads is cut off after WriteTimeout;
@@ -172,9 +173,9 @@ func TestControllerThatNeverReads(t *testing.T) {
 	m.HandleFunc("small", "A byte.", func(dst []byte, _ string) ([]byte, error) { return append(dst, '1'), nil })
 	s := startServer(t, controlport.Config{Mux: m, NullAuth: true, WriteTimeout: 200 * time.Millisecond, Registry: reg})
 
-	stuck := s.dial(t)
-	send(t, stuck, "AUTHENTICATE\r\n")
-	expect(t, stuck, "250 OK\r\n")
+	stuck := s.Dial(t)
+	stuck.Send("AUTHENTICATE\r\n")
+	stuck.Expect("250 OK\r\n")
 	go func() {
 		for range 64 {
 			if _, err := stuck.Write([]byte("GETINFO big\r\n")); err != nil {
@@ -183,15 +184,15 @@ func TestControllerThatNeverReads(t *testing.T) {
 		}
 	}()
 
-	other := s.dial(t)
-	send(t, other, "AUTHENTICATE\r\nGETINFO small\r\n")
-	expect(t, other, "250 OK\r\n250-small=1\r\n250 OK\r\n")
+	other := s.Dial(t)
+	other.Send("AUTHENTICATE\r\nGETINFO small\r\n")
+	other.Expect("250 OK\r\n250-small=1\r\n250 OK\r\n")
 
 	require.Eventually(t, func() bool {
 		n, _ := reg.Counts()
 		return n == 1 // only "other" is left
 	}, 10*time.Second, 10*time.Millisecond, "the stuck controller is disconnected")
-	expectOpen(t, other)
+	other.ExpectOpen()
 }
 
 func TestShutdownWaitsForTheCommandInFlight(t *testing.T) {
@@ -199,34 +200,30 @@ func TestShutdownWaitsForTheCommandInFlight(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 
-	c, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	idle, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer idle.Close()
-	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\n")
+	c := controlporttest.Dial(t, "tcp", l.Addr().String())
+	idle := controlporttest.Dial(t, "tcp", l.Addr().String())
+	c.Send("AUTHENTICATE\r\nGETINFO slow\r\n")
 	<-started
 
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
 	require.ErrorIs(t, <-served, controlport.ErrServerClosed)
-	expectClosed(t, idle)
-	_, err = net.Dial("tcp", l.Addr().String())
+	idle.ExpectClosed()
+	_, err := net.Dial("tcp", l.Addr().String())
 	require.Error(t, err, "no longer accepting")
 
 	close(release)
-	expect(t, c, "250 OK\r\n250-slow=done\r\n250 OK\r\n")
-	expectClosed(t, c)
+	c.Expect("250 OK\r\n250-slow=done\r\n250 OK\r\n")
+	c.ExpectClosed()
 	require.NoError(t, <-shut)
 }
 
 func TestControllersAreRegistered(t *testing.T) {
 	reg := connstate.NewRegistry()
 	s := startServer(t, controlport.Config{NullAuth: true, Registry: reg})
-	c := s.dial(t)
-	send(t, c, "AUTHENTICATE\r\n")
-	expect(t, c, "250 OK\r\n")
+	c := s.Dial(t)
+	c.Send("AUTHENTICATE\r\n")
+	c.Expect("250 OK\r\n")
 	entries := reg.AppendEntries(nil)
 	require.Len(t, entries, 1)
 	e := entries[0]
@@ -234,7 +231,7 @@ func TestControllersAreRegistered(t *testing.T) {
 	assert.Equal(t, c.LocalAddr().String(), e.Remote.String())
 	assert.Equal(t, uint64(len("AUTHENTICATE\r\n")), e.Read)
 	assert.Equal(t, uint64(len("250 OK\r\n")), e.Written)
-	expectOpen(t, c)
+	c.ExpectOpen()
 	require.Eventually(t, func() bool { n, _ := reg.Counts(); return n == 0 }, 5*time.Second, 5*time.Millisecond)
 	tot := reg.Totals()
 	assert.Zero(t, tot.TrafficRead, "control connections are not traffic")
@@ -264,10 +261,9 @@ func TestListen(t *testing.T) {
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
 	var wg sync.WaitGroup
 	wg.Go(func() { srv.Serve(l) })
-	c, err := net.Dial("unix", path)
-	require.NoError(t, err)
-	send(t, c, "AUTHENTICATE\r\nGETINFO version\r\n")
-	expect(t, c, "250 OK\r\n250-version="+controlport.DefaultVersion+"\r\n250 OK\r\n")
+	c := controlporttest.Dial(t, "unix", path)
+	c.Send("AUTHENTICATE\r\nGETINFO version\r\n")
+	c.Expect("250 OK\r\n250-version="+controlport.DefaultVersion+"\r\n250 OK\r\n")
 	c.Close()
 	require.NoError(t, srv.Shutdown(context.Background()))
 	wg.Wait()
@@ -300,19 +296,17 @@ func TestConfigErrors(t *testing.T) {
 // place to a newcomer: silent sockets cannot lock the operator out.
 func TestSilentSocketsCannotLockOut(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 3})
-	var silent []net.Conn
+	var silent []*controlporttest.Client
 	for range 3 {
-		c := s.dial(t)
-		send(t, c, "PROTOCOLINFO 1\r\n") // served, so surely admitted, but not authenticated
-		readLine(t, c)
+		c := s.Dial(t)
+		c.Send("PROTOCOLINFO 1\r\n") // served, so surely admitted, but not authenticated
+		c.ReadLine()
 		silent = append(silent, c)
 	}
-	c := s.dial(t)
-	send(t, c, "AUTHENTICATE\r\nGETINFO uptime\r\n")
-	expect(t, c, "250 OK\r\n250-uptime=79\r\n250 OK\r\n")
-	require.NoError(t, silent[0].SetReadDeadline(deadline()))
-	_, err := io.ReadAll(silent[0])
-	require.NoError(t, err, "the oldest silent connection was closed")
+	c := s.Dial(t)
+	c.Send("AUTHENTICATE\r\nGETINFO uptime\r\n")
+	c.Expect("250 OK\r\n250-uptime=79\r\n250 OK\r\n")
+	silent[0].ReadAll() // the oldest silent connection was closed
 }
 
 // Shutdown ends a connection after the command in hand even when more
@@ -320,10 +314,8 @@ func TestSilentSocketsCannotLockOut(t *testing.T) {
 func TestShutdownWithPipelinedCommands(t *testing.T) {
 	srv, l, started, release := slowServer(t, "slow")
 	go srv.Serve(l)
-	c, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	send(t, c, "AUTHENTICATE\r\nGETINFO slow\r\nAUTHENTICATE\r\nGETINFO version\r\n")
+	c := controlporttest.Dial(t, "tcp", l.Addr().String())
+	c.Send("AUTHENTICATE\r\nGETINFO slow\r\nAUTHENTICATE\r\nGETINFO version\r\n")
 	<-started
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(context.Background()) }()
@@ -333,20 +325,15 @@ func TestShutdownWithPipelinedCommands(t *testing.T) {
 	}
 	close(release)
 	require.NoError(t, <-shut)
-	require.NoError(t, c.SetReadDeadline(deadline()))
-	got, err := io.ReadAll(c)
-	require.NoError(t, err)
-	assert.Equal(t, "250 OK\r\n250-slow=done\r\n250 OK\r\n", string(got), "nothing after the command in hand")
+	assert.Equal(t, "250 OK\r\n250-slow=done\r\n250 OK\r\n", c.ReadAll(), "nothing after the command in hand")
 }
 
 // Shutdown returns when its context ends, even with a handler stuck.
 func TestShutdownHonoursItsContext(t *testing.T) {
 	srv, l, started, release := slowServer(t, "stuck")
 	go srv.Serve(l)
-	c, err := net.Dial("tcp", l.Addr().String())
-	require.NoError(t, err)
-	defer c.Close()
-	send(t, c, "AUTHENTICATE\r\nGETINFO stuck\r\n")
+	c := controlporttest.Dial(t, "tcp", l.Addr().String())
+	c.Send("AUTHENTICATE\r\nGETINFO stuck\r\n")
 	<-started
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
@@ -358,10 +345,10 @@ func TestShutdownHonoursItsContext(t *testing.T) {
 // A New that fails must not replace a running server's cookie.
 func TestFailedNewKeepsTheCookie(t *testing.T) {
 	s := cookieServer(t)
-	_, err := controlport.New(controlport.Config{Mux: s.mux, CookieFile: s.CookieFile()})
+	_, err := controlport.New(controlport.Config{Mux: s.Mux, CookieFile: s.CookieFile()})
 	require.ErrorIs(t, err, controlport.ErrConfig)
-	c := s.dial(t)
-	s.authenticate(t, c)
+	c := s.Dial(t)
+	c.Authenticate(s.Auth)
 }
 
 // refusingListener fails every Accept, so that Serve returns at once.

@@ -59,9 +59,9 @@ func TestHashFromTor(t *testing.T) {
 	assert.True(t, h.Matches([]byte("from tor")))
 
 	s := startServer(t, controlport.Config{HashedPasswords: []string{line}})
-	c := s.dial(t)
-	send(t, c, "AUTHENTICATE \"from tor\"\r\n")
-	expect(t, c, "250 OK\r\n")
+	c := s.Dial(t)
+	c.Send("AUTHENTICATE \"from tor\"\r\n")
+	c.Expect("250 OK\r\n")
 }
 
 func TestCookieFile(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 )
 
 type step struct{ send, want string }
@@ -116,7 +117,7 @@ var afterAuth = []step{
 	{"SETEVENTS\r\n", "250 OK\r\n"},
 }
 
-func serverFor(t *testing.T, auth string) *server {
+func serverFor(t *testing.T, auth string) *controlporttest.Server {
 	cfg := controlport.Config{}
 	switch auth {
 	case "cookie":
@@ -132,28 +133,28 @@ func serverFor(t *testing.T, auth string) *server {
 	return startServer(t, cfg)
 }
 
-func (s *server) fill(auth, text string) string {
+func fill(s *controlporttest.Server, auth, text string) string {
 	methods := map[string]string{"cookie": "COOKIE,SAFECOOKIE", "password": "HASHEDPASSWORD", "both": "COOKIE,SAFECOOKIE,HASHEDPASSWORD", "null": "NULL"}[auth]
 	text = strings.ReplaceAll(text, "{PI}", protocolInfo(methods, s.CookieFile(), controlport.DefaultVersion))
-	text = strings.ReplaceAll(text, "{COOKIEUPPER}", strings.ToUpper(s.cookieHex()))
-	return strings.ReplaceAll(text, "{COOKIE}", s.cookieHex())
+	text = strings.ReplaceAll(text, "{COOKIEUPPER}", strings.ToUpper(hex.EncodeToString(s.Cookie)))
+	return strings.ReplaceAll(text, "{COOKIE}", hex.EncodeToString(s.Cookie))
 }
 
 func TestTranscriptSessions(t *testing.T) {
 	for _, tt := range sessions {
 		t.Run(tt.name, func(t *testing.T) {
 			s := serverFor(t, tt.auth)
-			c := s.dial(t)
+			c := s.Dial(t)
 			for _, st := range tt.steps {
-				send(t, c, s.fill(tt.auth, st.send))
-				expect(t, c, s.fill(tt.auth, st.want))
+				c.Send(fill(s, tt.auth, st.send))
+				c.Expect(fill(s, tt.auth, st.want))
 			}
 			if tt.closed {
 				if tt.name != "http" {
-					expectClosed(t, c)
+					c.ExpectClosed()
 				}
 			} else {
-				expectOpen(t, c)
+				c.ExpectOpen()
 			}
 		})
 	}
@@ -161,21 +162,21 @@ func TestTranscriptSessions(t *testing.T) {
 
 func TestAfterAuthentication(t *testing.T) {
 	s := cookieServer(t)
-	c := s.dial(t)
-	s.authenticate(t, c)
+	c := s.Dial(t)
+	c.Authenticate(s.Auth)
 	for _, st := range afterAuth {
-		send(t, c, s.fill("cookie", st.send))
-		expect(t, c, s.fill("cookie", st.want))
+		c.Send(fill(s, "cookie", st.send))
+		c.Expect(fill(s, "cookie", st.want))
 	}
-	expectOpen(t, c)
+	c.ExpectOpen()
 }
 
 func TestHTTPPageWhole(t *testing.T) {
 	s := cookieServer(t)
-	c := s.dial(t)
-	send(t, c, "POST /x HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := s.Dial(t)
+	c.Send("POST /x HTTP/1.1\r\nHost: x\r\n\r\n")
 	require.NoError(t, c.SetReadDeadline(deadline()))
-	page := readAll(t, c)
+	page := c.ReadAll()
 	require.True(t, strings.HasPrefix(page, "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n"))
 	require.True(t, strings.HasSuffix(page, "</p>\n</body>\n</html>\n"))
 	require.Contains(t, page, "Tor's default SOCKS proxy port is 9050.")
@@ -186,7 +187,7 @@ var hexRE = regexp.MustCompile(`^250 AUTHCHALLENGE SERVERHASH=([0-9A-F]{64}) SER
 
 // safeCookie runs AUTHCHALLENGE with nonce (sent as given) and checks the
 // server's hash; it returns the response AUTHENTICATE must carry.
-func safeCookie(t *testing.T, s *server, line string, clientNonce []byte, reply string) string {
+func safeCookie(t *testing.T, s *controlporttest.Server, line string, clientNonce []byte, reply string) string {
 	t.Helper()
 	m := hexRE.FindStringSubmatch(reply)
 	require.NotNil(t, m, "reply %q", reply)
@@ -194,7 +195,7 @@ func safeCookie(t *testing.T, s *server, line string, clientNonce []byte, reply 
 	require.NoError(t, err)
 	mac := func(key string) []byte {
 		h := hmac.New(sha256.New, []byte(key))
-		h.Write(s.cookie)
+		h.Write(s.Cookie)
 		h.Write(clientNonce)
 		h.Write(serverNonce)
 		return h.Sum(nil)
@@ -225,29 +226,29 @@ func TestSafeCookie(t *testing.T) {
 	}
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {
-			c := s.dial(t)
-			send(t, c, f.line+"\r\n")
-			reply := readLine(t, c)
+			c := s.Dial(t)
+			c.Send(f.line+"\r\n")
+			reply := c.ReadLine()
 			good := safeCookie(t, s, f.line, f.nonce, reply)
-			send(t, c, "AUTHENTICATE "+f.response(good)+"\r\n")
-			expect(t, c, f.want)
+			c.Send("AUTHENTICATE "+f.response(good)+"\r\n")
+			c.Expect(f.want)
 			if f.closed {
-				expectClosed(t, c)
+				c.ExpectClosed()
 			} else {
-				send(t, c, "GETINFO uptime\r\n")
-				expect(t, c, "250-uptime=79\r\n250 OK\r\n")
+				c.Send("GETINFO uptime\r\n")
+				c.Expect("250-uptime=79\r\n250 OK\r\n")
 			}
 		})
 	}
 
 	for _, next := range []string{"AUTHCHALLENGE SAFECOOKIE " + nonce, "PROTOCOLINFO 1"} {
 		t.Run("then "+next, func(t *testing.T) {
-			c := s.dial(t)
-			send(t, c, "AUTHCHALLENGE SAFECOOKIE "+nonce+"\r\n")
-			readLine(t, c)
-			send(t, c, next+"\r\n")
-			expect(t, c, "514 Authentication required.\r\n")
-			expectClosed(t, c)
+			c := s.Dial(t)
+			c.Send("AUTHCHALLENGE SAFECOOKIE "+nonce+"\r\n")
+			c.ReadLine()
+			c.Send(next+"\r\n")
+			c.Expect("514 Authentication required.\r\n")
+			c.ExpectClosed()
 		})
 	}
 }
@@ -257,32 +258,32 @@ func TestSafeCookie(t *testing.T) {
 func TestBeforeAnyLineEnd(t *testing.T) {
 	s := cookieServer(t)
 
-	c := s.dial(t)
-	send(t, c, "GET / HTTP/1.0")
+	c := s.Dial(t)
+	c.Send("GET / HTTP/1.0")
 	require.NoError(t, c.SetReadDeadline(deadline()))
-	require.True(t, strings.HasPrefix(readAll(t, c), "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n"), "the page comes before any LF")
+	require.True(t, strings.HasPrefix(c.ReadAll(), "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n"), "the page comes before any LF")
 
-	c = s.dial(t)
-	send(t, c, "\x00\x00\x00\x00")
-	expect(t, c, "\x00\x60\x00\x00\x00\x01The v0 control protocol is not supported by Tor 0.1.2.17 and later; upgrade your controller.\x00\x00")
-	expectClosed(t, c)
+	c = s.Dial(t)
+	c.Send("\x00\x00\x00\x00")
+	c.Expect("\x00\x60\x00\x00\x00\x01The v0 control protocol is not supported by Tor 0.1.2.17 and later; upgrade your controller.\x00\x00")
+	c.ExpectClosed()
 
 	// Pipelined in one write after a command, a request line is just a command.
-	c = s.dial(t)
-	send(t, c, "PROTOCOLINFO 1\r\nGET / HTTP/1.0\r\n\r\n")
-	expect(t, c, s.fill("cookie", "{PI}")+"514 Authentication required.\r\n")
-	expectClosed(t, c)
+	c = s.Dial(t)
+	c.Send("PROTOCOLINFO 1\r\nGET / HTTP/1.0\r\n\r\n")
+	c.Expect(fill(s, "cookie", "{PI}")+"514 Authentication required.\r\n")
+	c.ExpectClosed()
 }
 
 // A finished reply is sent at once, even when part of the next command has
 // already arrived.
 func TestRepliesAreNotHeldBack(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true})
-	c := s.dial(t)
-	send(t, c, "AUTHENTICATE\r\nGETINFO uptime\r\nGETINFO upt")
-	expect(t, c, "250 OK\r\n250-uptime=79\r\n250 OK\r\n")
-	send(t, c, "ime\r\n")
-	expect(t, c, "250-uptime=79\r\n250 OK\r\n")
+	c := s.Dial(t)
+	c.Send("AUTHENTICATE\r\nGETINFO uptime\r\nGETINFO upt")
+	c.Expect("250 OK\r\n250-uptime=79\r\n250 OK\r\n")
+	c.Send("ime\r\n")
+	c.Expect("250-uptime=79\r\n250 OK\r\n")
 }
 
 func TestQuotedArguments(t *testing.T) {
@@ -294,9 +295,9 @@ func TestQuotedArguments(t *testing.T) {
 		{"AUTHCHALLENGE SAFECOOKIE\t00\r\n", "513 AUTHCHALLENGE only supports SAFECOOKIE authentication\r\n"},
 	}
 	for _, tt := range tests {
-		c := s.dial(t)
-		send(t, c, tt.send)
-		expect(t, c, tt.want)
-		expectClosed(t, c)
+		c := s.Dial(t)
+		c.Send(tt.send)
+		c.Expect(tt.want)
+		c.ExpectClosed()
 	}
 }
