@@ -30,8 +30,8 @@ func TestLineLengthLimit(t *testing.T) {
 	key := strings.Repeat("k", controlport.MaxLineLength-1-len("GETINFO \r\n"))
 	c := s.Dial(t)
 	c.Authenticate(s.Auth)
-	c.Send("GETINFO "+key+"\r\n")
-	c.Expect(`552 Unrecognized key "`+key+"\"\r\n")
+	c.Send("GETINFO " + key + "\r\n")
+	c.Expect(`552 Unrecognized key "` + key + "\"\r\n")
 	c.ExpectOpen()
 
 	for _, authed := range []bool{true, false} {
@@ -39,7 +39,7 @@ func TestLineLengthLimit(t *testing.T) {
 		if authed {
 			c.Authenticate(s.Auth)
 		}
-		c.Send("GETINFO "+key+"k\r\n")
+		c.Send("GETINFO " + key + "k\r\n")
 		c.Expect("500 Line too long.\r\n")
 		c.ExpectClosed()
 	}
@@ -50,7 +50,7 @@ func TestLongLineWaitsForLF(t *testing.T) {
 	s := cookieServer(t)
 	c := s.Dial(t)
 	c.Authenticate(s.Auth)
-	c.Send("GETINFO "+strings.Repeat("c", controlport.MaxLineLength))
+	c.Send("GETINFO " + strings.Repeat("c", controlport.MaxLineLength))
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
 	n, err := c.Read(make([]byte, 1))
 	var ne net.Error
@@ -263,7 +263,7 @@ func TestListen(t *testing.T) {
 	wg.Go(func() { srv.Serve(l) })
 	c := controlporttest.Dial(t, "unix", path)
 	c.Send("AUTHENTICATE\r\nGETINFO version\r\n")
-	c.Expect("250 OK\r\n250-version="+controlport.DefaultVersion+"\r\n250 OK\r\n")
+	c.Expect("250 OK\r\n250-version=" + controlport.DefaultVersion + "\r\n250 OK\r\n")
 	c.Close()
 	require.NoError(t, srv.Shutdown(context.Background()))
 	wg.Wait()

@@ -227,10 +227,10 @@ func TestSafeCookie(t *testing.T) {
 	for _, f := range flows {
 		t.Run(f.name, func(t *testing.T) {
 			c := s.Dial(t)
-			c.Send(f.line+"\r\n")
+			c.Send(f.line + "\r\n")
 			reply := c.ReadLine()
 			good := safeCookie(t, s, f.line, f.nonce, reply)
-			c.Send("AUTHENTICATE "+f.response(good)+"\r\n")
+			c.Send("AUTHENTICATE " + f.response(good) + "\r\n")
 			c.Expect(f.want)
 			if f.closed {
 				c.ExpectClosed()
@@ -244,9 +244,9 @@ func TestSafeCookie(t *testing.T) {
 	for _, next := range []string{"AUTHCHALLENGE SAFECOOKIE " + nonce, "PROTOCOLINFO 1"} {
 		t.Run("then "+next, func(t *testing.T) {
 			c := s.Dial(t)
-			c.Send("AUTHCHALLENGE SAFECOOKIE "+nonce+"\r\n")
+			c.Send("AUTHCHALLENGE SAFECOOKIE " + nonce + "\r\n")
 			c.ReadLine()
-			c.Send(next+"\r\n")
+			c.Send(next + "\r\n")
 			c.Expect("514 Authentication required.\r\n")
 			c.ExpectClosed()
 		})
@@ -271,7 +271,7 @@ func TestBeforeAnyLineEnd(t *testing.T) {
 	// Pipelined in one write after a command, a request line is just a command.
 	c = s.Dial(t)
 	c.Send("PROTOCOLINFO 1\r\nGET / HTTP/1.0\r\n\r\n")
-	c.Expect(fill(s, "cookie", "{PI}")+"514 Authentication required.\r\n")
+	c.Expect(fill(s, "cookie", "{PI}") + "514 Authentication required.\r\n")
 	c.ExpectClosed()
 }
 
