@@ -24,9 +24,10 @@ type conn struct {
 	bw *bufio.Writer
 	rc *connstate.Conn // the controller in the registry, if any
 
-	closing          atomic.Bool // set by interrupt: stop after the command in hand
-	authed           atomic.Bool // read by the server too, to choose whom to evict
-	started          time.Time
+	closing          atomic.Bool  // set by interrupt: stop after the command in hand
+	authed           atomic.Bool  // read by the server too, to choose who gives way
+	arrived          int64        // Server.since at accept
+	lastLine         atomic.Int64 // Server.since at the last complete line before authenticating; 0 for none
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
 	keys             []string
@@ -34,7 +35,7 @@ type conn struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, started: time.Now()}
+	c := &conn{s: s, nc: nc, arrived: s.since()}
 	rw := net.Conn(nc)
 	if s.cfg.Registry != nil {
 		if rc := s.register(nc); rc != nil {
@@ -89,6 +90,9 @@ func (c *conn) serve() {
 		if err != nil {
 			c.refuse(err)
 			return
+		}
+		if !c.authed.Load() {
+			c.lastLine.Store(c.s.since())
 		}
 		cmd, args := splitCommand(line)
 		if strings.HasPrefix(cmd, "+") && !c.skipData(len(line)+1) {
@@ -202,7 +206,7 @@ func (c *conn) dispatch(cmd, args string) bool {
 		c.reply("511 SETROUTERPURPOSE is obsolete.")
 		return true
 	}
-	c.reply(`510 Unrecognized command "` + cmd + `"`)
+	c.reply(echo("510 Unrecognized command ", cmd))
 	return true
 }
 
@@ -291,8 +295,16 @@ func (c *conn) authenticate(cmd, raw string) bool {
 		return false
 	}
 	c.clientHash = nil // used up: tor checks a later AUTHENTICATE afresh
+	if !c.authed.Load() {
+		switch ok, full := c.s.promote(c); {
+		case full:
+			c.reply("451 Resource exhausted: too many controllers")
+			return false
+		case !ok:
+			return false // it gave way to a newer connection meanwhile
+		}
+	}
 	c.lr.onRead = nil
-	c.authed.Store(true)
 	if !c.closing.Load() { // a shutdown's deadline stays
 		c.nc.SetReadDeadline(time.Time{})
 	}

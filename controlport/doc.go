@@ -14,24 +14,37 @@
 // SETEVENTS (known event names are accepted; no events are ever sent),
 // GETCONF __OwningControllerProcess, and USEFEATURE.
 //
-// The departures are those of package getinfo: a key (or an event, feature
-// or option name) holding a control byte is echoed C-escaped, and a value is
-// never "(null)". A command word is echoed raw, as tor does: it cannot hold
-// the CR, LF or NUL that would break a line. Commands tor has but this
-// server does not (SETCONF, SIGNAL, the multi-line +LOADCONF, ...) get
-// "510 Unrecognized command", and GETCONF knows only
-// __OwningControllerProcess.
+// The departures are those of package getinfo: a key, an event, feature or
+// option name, or an unknown command word holding a control byte is echoed
+// C-escaped (tor echoes them raw, so that an ESC or BEL would reach the
+// controller's terminal), and a value is never "(null)". Commands tor has
+// but this server does not (SETCONF, SIGNAL, the multi-line +LOADCONF, ...)
+// get "510 Unrecognized command", and GETCONF knows only
+// __OwningControllerProcess. A controller that authenticates while
+// [Config.MaxControllers] others are is refused with "451 Resource
+// exhausted: too many controllers"; tor has no such limit.
 //
 // The package's conformance test (internal/conformance) replays 132
 // sessions against a real tor 0.4.9.11 and requires the same bytes back.
 //
 // # Limits
 //
-// A server holds at most [Config.MaxControllers] connections, closing any
-// beyond; a controller must authenticate within [Config.AuthTimeout]; each
-// write must progress within [Config.WriteTimeout], so a controller that
-// never reads is cut off instead of pinning memory; lines over the limit
-// are discarded as they arrive, never buffered. [Server.Shutdown] stops
+// A server holds at most [Config.MaxControllers] authenticated controllers
+// and, apart from them, [Config.MaxUnauthenticated] connections that have
+// not authenticated yet. When the latter are full, a newcomer takes the
+// place of the one with the least progress: a connection whose peer has
+// hung up, else one that has sent nothing in its first 50 milliseconds
+// (the oldest first), and only when none is silent, the one whose last
+// line is the oldest. Until one may give way, the server stops accepting,
+// and newcomers wait in the kernel's accept queue, their first bytes with
+// them. So a flood of silent connections can neither evict an
+// authenticated controller nor keep out an operator who speaks on
+// connecting, however slowly it goes on.
+//
+// A controller must authenticate within [Config.AuthTimeout]; each write
+// must progress within [Config.WriteTimeout], so a controller that never
+// reads is cut off instead of pinning memory; lines over the limit are
+// discarded as they arrive, never buffered. [Server.Shutdown] stops
 // gracefully under a context.
 //
 // # Concurrency

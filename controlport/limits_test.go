@@ -119,6 +119,8 @@ func TestPipelinedInOrder(t *testing.T) {
 	}
 }
 
+// MaxControllers bounds authenticated controllers: one more is refused
+// when it authenticates, and those already in are never disturbed.
 func TestMaxControllers(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 2})
 	a, b := s.Dial(t), s.Dial(t)
@@ -127,6 +129,9 @@ func TestMaxControllers(t *testing.T) {
 		c.Expect("250 OK\r\n")
 	}
 	extra := s.Dial(t)
+	extra.Send("PROTOCOLINFO\r\nAUTHENTICATE\r\n")
+	assert.Equal(t, "250 OK", extra.ReadReply().Last(), "PROTOCOLINFO is answered before authenticating")
+	extra.Expect("451 Resource exhausted: too many controllers\r\n")
 	extra.ExpectClosed()
 	for _, c := range []*controlporttest.Client{a, b} {
 		c.Send("GETINFO uptime\r\n")
@@ -145,6 +150,38 @@ func TestMaxControllers(t *testing.T) {
 		n, _ := c.Read(buf)
 		return string(buf[:n]) == "250 OK\r\n"
 	}, 5*time.Second, 10*time.Millisecond, "a freed place is given to the next controller")
+}
+
+// Unauthenticated connections have their own budget: when it is full, a
+// silent one gives way to a newcomer, a progressing one outlasts every
+// silent one, and authenticated controllers are never touched.
+func TestUnauthenticatedGiveWay(t *testing.T) {
+	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 1, MaxUnauthenticated: 3})
+	authed := s.Dial(t)
+	authed.Send("AUTHENTICATE\r\n")
+	authed.Expect("250 OK\r\n")
+
+	progressing := s.Dial(t)
+	progressing.Send("PROTOCOLINFO\r\n")
+	assert.Equal(t, "250 OK", progressing.ReadReply().Last())
+	silent := []*controlporttest.Client{s.Dial(t), s.Dial(t)}
+
+	// Each newcomer takes a silent one's place, the oldest first; the
+	// progressing connection stays however many come.
+	newcomers := []*controlporttest.Client{s.Dial(t), s.Dial(t)}
+	silent[0].ExpectClosed()
+	silent[1].ExpectClosed()
+	for range 3 {
+		newcomers = append(newcomers, s.Dial(t))
+	}
+	newcomers[0].ExpectClosed()
+	progressing.ExpectOpen()
+
+	authed.Send("GETINFO uptime\r\n")
+	authed.Expect("250-uptime=79\r\n250 OK\r\n")
+	last := newcomers[len(newcomers)-1]
+	last.Send("PROTOCOLINFO\r\n")
+	assert.Equal(t, "250 OK", last.ReadReply().Last(), "the newest is served")
 }
 
 func TestAuthTimeout(t *testing.T) {
@@ -290,23 +327,6 @@ func TestConfigErrors(t *testing.T) {
 	m.HandleFunc("version", "Taken.", func(dst []byte, _ string) ([]byte, error) { return dst, nil })
 	_, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
 	assert.ErrorIs(t, err, controlport.ErrConfig, "a Mux already answering version")
-}
-
-// A server full of connections that never authenticate gives the oldest's
-// place to a newcomer: silent sockets cannot lock the operator out.
-func TestSilentSocketsCannotLockOut(t *testing.T) {
-	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 3})
-	var silent []*controlporttest.Client
-	for range 3 {
-		c := s.Dial(t)
-		c.Send("PROTOCOLINFO 1\r\n") // served, so surely admitted, but not authenticated
-		c.ReadLine()
-		silent = append(silent, c)
-	}
-	c := s.Dial(t)
-	c.Send("AUTHENTICATE\r\nGETINFO uptime\r\n")
-	c.Expect("250 OK\r\n250-uptime=79\r\n250 OK\r\n")
-	silent[0].ReadAll() // the oldest silent connection was closed
 }
 
 // Shutdown ends a connection after the command in hand even when more

@@ -1,6 +1,7 @@
 package controlport
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -23,9 +23,10 @@ const DefaultVersion = "0.4.9.11"
 
 // Defaults for the limits of [Config].
 const (
-	DefaultMaxControllers = 64
-	DefaultAuthTimeout    = time.Minute
-	DefaultWriteTimeout   = 30 * time.Second
+	DefaultMaxControllers     = 64
+	DefaultMaxUnauthenticated = 16
+	DefaultAuthTimeout        = 30 * time.Second
+	DefaultWriteTimeout       = 30 * time.Second
 )
 
 // Config configures a [Server]. Only Mux and an authentication method are
@@ -49,9 +50,20 @@ type Config struct {
 	// for explicitly, and excludes the other methods, as in tor.
 	NullAuth bool
 
-	// MaxControllers bounds the connections served at once (default
-	// [DefaultMaxControllers]); a connection beyond it is closed at once.
+	// MaxControllers bounds the authenticated controllers served at once
+	// (default [DefaultMaxControllers]). A controller that authenticates
+	// beyond it is answered "451 Resource exhausted: too many controllers"
+	// and closed; the others are never disturbed.
 	MaxControllers int
+	// MaxUnauthenticated bounds the connections that have not
+	// authenticated yet (default [DefaultMaxUnauthenticated]), apart from
+	// MaxControllers, so that they never take an authenticated
+	// controller's place. When they are this many, a newcomer takes the
+	// place of the one that has made the least progress: first those that
+	// have sent no complete line, the oldest of them first; then the one
+	// whose last line is the oldest. A slow controller that keeps
+	// progressing thus outlasts any number of silent connections.
+	MaxUnauthenticated int
 	// AuthTimeout bounds the time from connecting to authenticating
 	// (default [DefaultAuthTimeout]); then the connection is closed.
 	AuthTimeout time.Duration
@@ -85,12 +97,14 @@ type Server struct {
 	cookiePath string // absolute
 	passwords  []HashedPassword
 	log        *slog.Logger
+	epoch      time.Time // connections' activity is kept as monotonic offsets from it
 
 	mu        sync.Mutex
 	closing   bool
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup // one per connection being served
+	room      chan struct{}  // signalled when a connection ends or the server closes
 }
 
 // New checks cfg, writes the cookie file if cookie authentication is on,
@@ -108,17 +122,23 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: NullAuth excludes cookie and password authentication", ErrConfig)
 	case !cfg.NullAuth && methods == 0:
 		return nil, fmt.Errorf("%w: no authentication method; set CookieFile, HashedPasswords or, explicitly, NullAuth", ErrConfig)
-	case cfg.MaxControllers < 0 || cfg.AuthTimeout < 0 || cfg.WriteTimeout < 0:
+	case cfg.MaxControllers < 0 || cfg.MaxUnauthenticated < 0 || cfg.AuthTimeout < 0 || cfg.WriteTimeout < 0:
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
-	if cfg.Version == "" {
-		cfg.Version = DefaultVersion
-	}
-	cfg.MaxControllers = cmpOr(cfg.MaxControllers, DefaultMaxControllers)
-	cfg.AuthTimeout = cmpOr(cfg.AuthTimeout, DefaultAuthTimeout)
-	cfg.WriteTimeout = cmpOr(cfg.WriteTimeout, DefaultWriteTimeout)
+	cfg.Version = cmp.Or(cfg.Version, DefaultVersion)
+	cfg.MaxControllers = cmp.Or(cfg.MaxControllers, DefaultMaxControllers)
+	cfg.MaxUnauthenticated = cmp.Or(cfg.MaxUnauthenticated, DefaultMaxUnauthenticated)
+	cfg.AuthTimeout = cmp.Or(cfg.AuthTimeout, DefaultAuthTimeout)
+	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 
-	s := &Server{cfg: cfg, log: cfg.Logger, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		epoch:     time.Now(),
+		listeners: map[net.Listener]struct{}{},
+		conns:     map[*conn]struct{}{},
+		room:      make(chan struct{}, 1),
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -147,20 +167,16 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
-}
-
 // CookieFile returns the absolute path of the cookie file, or "".
 func (s *Server) CookieFile() string { return s.cookiePath }
 
 // Listen opens a listener for [Server.Serve]: network "tcp", "tcp4" or
 // "tcp6" on a loopback address (any address with
-// [Config.AllowNonLoopback]), or "unix" on a socket path, made mode 0600.
+// [Config.AllowNonLoopback]), or "unix" on a socket path. A unix socket is
+// made in a new private directory beside path, given mode 0600 there and
+// only then renamed to path, so that it never exists with a wider mode; a
+// stale socket at path is replaced, a live one or any other file is an
+// error. Closing the listener removes the socket.
 func (s *Server) Listen(network, address string) (net.Listener, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
@@ -171,17 +187,13 @@ func (s *Server) Listen(network, address string) (net.Listener, error) {
 		if !s.cfg.AllowNonLoopback && !isLoopbackHost(host) {
 			return nil, fmt.Errorf("controlport: listen on %q: not a loopback address; set Config.AllowNonLoopback to bind it", address)
 		}
-		return net.Listen(network, address)
-	case "unix":
-		l, err := net.Listen("unix", address)
+		l, err := net.Listen(network, address)
 		if err != nil {
 			return nil, fmt.Errorf("controlport: listen: %w", err)
 		}
-		if err := os.Chmod(address, 0o600); err != nil {
-			l.Close()
-			return nil, fmt.Errorf("controlport: listen: %w", err)
-		}
 		return l, nil
+	case "unix":
+		return listenUnix(address)
 	}
 	return nil, fmt.Errorf("controlport: listen: network %q: want tcp, tcp4, tcp6 or unix", network)
 }
@@ -194,9 +206,33 @@ func isLoopbackHost(host string) bool {
 	return err == nil && a.IsLoopback()
 }
 
+// checkLocal applies Listen's rule to a listener from anywhere: loopback
+// TCP addresses and unix sockets, unless AllowNonLoopback.
+func (s *Server) checkLocal(l net.Listener) error {
+	if s.cfg.AllowNonLoopback {
+		return nil
+	}
+	switch a := l.Addr().(type) {
+	case *net.TCPAddr:
+		if a.IP.IsLoopback() {
+			return nil
+		}
+	case *net.UnixAddr:
+		return nil
+	}
+	return fmt.Errorf("controlport: serve on %s %q: not a loopback address or unix socket; set Config.AllowNonLoopback to serve it", l.Addr().Network(), l.Addr())
+}
+
 // Serve accepts controllers on l until [Server.Shutdown] or [Server.Close],
-// and then returns [ErrServerClosed]. It closes l when it returns.
+// and then returns [ErrServerClosed]. It closes l when it returns. A
+// listener that is neither on a loopback address nor a unix socket is
+// refused at once, as Listen refuses to make one, unless
+// [Config.AllowNonLoopback] is set.
 func (s *Server) Serve(l net.Listener) error {
+	if err := s.checkLocal(l); err != nil {
+		l.Close()
+		return err
+	}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -229,7 +265,7 @@ func (s *Server) Serve(l net.Listener) error {
 			return fmt.Errorf("controlport: accept: %w", err)
 		}
 		backoff = 0
-		s.start(nc)
+		s.admit(nc)
 	}
 }
 
@@ -246,54 +282,6 @@ func (s *Server) isClosing() bool {
 	return s.closing
 }
 
-// start serves nc in a new goroutine, unless the server is closing or full.
-// When full, the oldest connection that has not authenticated gives way,
-// so that sockets left silent cannot lock the operator out.
-func (s *Server) start(nc net.Conn) {
-	s.mu.Lock()
-	if !s.closing && len(s.conns) >= s.cfg.MaxControllers {
-		if old := s.oldestUnauthenticated(); old != nil {
-			delete(s.conns, old) // its goroutine's own delete is then a no-op
-			old.nc.Close()
-			s.log.Info("controlport: full; closed the oldest unauthenticated controller", "remote", old.nc.RemoteAddr())
-		}
-	}
-	if s.closing || len(s.conns) >= s.cfg.MaxControllers {
-		full := !s.closing
-		s.mu.Unlock()
-		if full {
-			s.log.Warn("controlport: too many controllers; connection refused", "remote", nc.RemoteAddr(), "max", s.cfg.MaxControllers)
-		}
-		nc.Close()
-		return
-	}
-	c := s.newConn(nc)
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		defer func() {
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-		c.serve()
-	}()
-}
-
-// oldestUnauthenticated returns the connection that has waited longest
-// without authenticating, or nil. The caller holds s.mu.
-func (s *Server) oldestUnauthenticated() *conn {
-	var oldest *conn
-	for c := range s.conns {
-		if !c.authed.Load() && (oldest == nil || c.started.Before(oldest.started)) {
-			oldest = c
-		}
-	}
-	return oldest
-}
-
 // Shutdown stops accepting controllers, lets each finish the command it is
 // answering, and waits for them to disconnect. When ctx ends first, it
 // closes the remaining connections and returns ctx's error at once, as
@@ -301,6 +289,7 @@ func (s *Server) oldestUnauthenticated() *conn {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
+	s.signalRoom()
 	for l := range s.listeners {
 		l.Close()
 	}
@@ -328,6 +317,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) Close() error {
 	s.mu.Lock()
 	s.closing = true
+	s.signalRoom()
 	for l := range s.listeners {
 		l.Close()
 	}

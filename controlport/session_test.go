@@ -104,6 +104,10 @@ var afterAuth = []step{
 	{"foobar with args\r\n", "510 Unrecognized command \"foobar\"\r\n"},
 	{"\r\n", "510 Unrecognized command \"\"\r\n"},
 	{" GETINFO version\r\n", "510 Unrecognized command \"\"\r\n"},
+	// A departure from tor, which echoes the command raw: control bytes
+	// are escaped, so that no terminal control sequence reaches a console.
+	{"\x1b[31mFOO\x07 x\r\n", "510 Unrecognized command \"\\033[31mFOO\\007\"\r\n"},
+	{"A\x7fB\r\n", "510 Unrecognized command \"A\\177B\"\r\n"},
 	{"SETROUTERPURPOSE x y\r\n", "511 SETROUTERPURPOSE is obsolete.\r\n"},
 	{"PROTOCOLINFO\r\n", "{PI}"},
 	{"PROTOCOLINFO x\r\n", "513 No such version \"x\"\r\n"},

@@ -154,7 +154,6 @@ var sessions = []session{
 	{"unknown multi-line command", authed("+FOO\r\nline\r\n.\r\n")},
 	{"FOOBAR", authed("FOOBAR\r\n")},
 	{"foobar with args", authed("foobar with args\r\n")},
-	{"command word with a control byte", authed("FOO\x01BAR\r\n")},
 	{"NUL in the command word", authed("GET\x00INFO version\r\n")},
 	{"empty line after auth", authed("\r\n")},
 	{"leading space", authed(" GETINFO version\r\n")},

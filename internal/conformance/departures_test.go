@@ -15,10 +15,12 @@ const featuresReply = "250-features/names=VERBOSE_NAMES EXTENDED_EVENTS\r\n250 O
 // reply per step. All of them authenticate first, and neither side closes.
 //
 // The documented departures (README.md, package getinfo and controlport):
-// a key holding a control byte is echoed C-escaped, so that no reply line
-// can be broken and every reply has its end line; a value is never
-// "(null)". And the documented limits: commands and configuration options
-// that tor has but our server does not are unknown to it.
+// a key or an unknown command word holding a control byte is echoed
+// C-escaped, so that no reply line can be broken, every reply has its end
+// line, and no terminal control sequence reaches a controller's console; a
+// value is never "(null)". And the documented limits: commands and
+// configuration options that tor has but our server does not are unknown
+// to it.
 var departures = []struct {
 	name      string
 	steps     []string
@@ -96,6 +98,18 @@ var departures = []struct {
 		steps: authed("GETINFO dir/status/a=b\r\n"),
 		tor:   []string{"250 OK\r\n", "250-(null)\r\n250 OK\r\n"},
 		ours:  []string{"250 OK\r\n", "250-dir/status/a=b=\r\n250 OK\r\n"},
+	},
+	{
+		name:  "SOH in an unknown command word",
+		steps: authed("FOO\x01BAR\r\n"),
+		tor:   []string{"250 OK\r\n", "510 Unrecognized command \"FOO\x01BAR\"\r\n"},
+		ours:  []string{"250 OK\r\n", "510 Unrecognized command \"FOO\\001BAR\"\r\n"},
+	},
+	{
+		name:  "ESC and BEL in an unknown command word",
+		steps: authed("\x1b[2J\x07 x\r\n"),
+		tor:   []string{"250 OK\r\n", "510 Unrecognized command \"\x1b[2J\x07\"\r\n"},
+		ours:  []string{"250 OK\r\n", "510 Unrecognized command \"\\033[2J\\007\"\r\n"},
 	},
 	{
 		name:  "known prefix key with 8-bit bytes",

@@ -1,0 +1,169 @@
+package controlport
+
+import (
+	"cmp"
+	"net"
+	"slices"
+	"time"
+)
+
+// silentGrace is how long a new connection may stay silent before it can
+// be made to give way, and how long after its last line a progressing one
+// keeps its place. Under a flood of silent connections the server admits
+// at most MaxUnauthenticated of them per silentGrace; the rest wait in the
+// kernel's accept queue, where they cost the process nothing, and a
+// controller that spoke on connecting is found with its bytes waiting.
+const silentGrace = 50 * time.Millisecond
+
+// admit serves nc once there is room for another unauthenticated
+// connection: at once if there is, else when one gives way (see
+// Config.MaxUnauthenticated) or ends. Until then the accept loop waits.
+func (s *Server) admit(nc net.Conn) {
+	for {
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
+		if s.count(false) < s.cfg.MaxUnauthenticated {
+			s.start(nc)
+			s.mu.Unlock()
+			return
+		}
+		victim, wait := s.giveWay(s.since())
+		if victim != nil {
+			delete(s.conns, victim) // its goroutine's own delete is then a no-op
+			victim.nc.Close()
+			s.log.Info("controlport: unauthenticated connections at their limit; closed the one with the least progress",
+				"remote", victim.nc.RemoteAddr(), "max", s.cfg.MaxUnauthenticated)
+			s.start(nc)
+			s.mu.Unlock()
+			return
+		}
+		s.mu.Unlock()
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.room:
+		}
+		t.Stop()
+	}
+}
+
+// start serves nc in a new goroutine. The caller holds s.mu.
+func (s *Server) start(nc net.Conn) {
+	c := s.newConn(nc)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			s.signalRoom()
+		}()
+		c.serve()
+	}()
+}
+
+// signalRoom wakes an admit waiting for room, if any.
+func (s *Server) signalRoom() {
+	select {
+	case s.room <- struct{}{}:
+	default:
+	}
+}
+
+// count returns how many connections are (or are not) authenticated. The
+// caller holds s.mu.
+func (s *Server) count(authed bool) int {
+	n := 0
+	for c := range s.conns {
+		if c.authed.Load() == authed {
+			n++
+		}
+	}
+	return n
+}
+
+// giveWay chooses the unauthenticated connection to close for a newcomer,
+// at now: one whose peer has already hung up; else a silent one (no
+// complete line, nothing waiting unread) that has had silentGrace to
+// speak, the oldest first. Only when none is silent does a progressing one
+// give way: the one whose last line is the oldest, once it is silentGrace
+// old. With none yet, it returns how long until one may be. The caller
+// holds s.mu.
+func (s *Server) giveWay(now int64) (victim *conn, wait time.Duration) {
+	var silent, progressing []*conn
+	for c := range s.conns {
+		switch {
+		case c.authed.Load():
+		case c.lastLine.Load() != 0:
+			progressing = append(progressing, c)
+		default:
+			silent = append(silent, c)
+		}
+	}
+	slices.SortFunc(silent, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
+	slices.SortFunc(progressing, func(a, b *conn) int { return cmp.Compare(a.lastLine.Load(), b.lastLine.Load()) })
+
+	grace := int64(silentGrace)
+	next := grace // the soonest a connection turns eligible, from now
+	for _, c := range silent {
+		switch peek(c.nc) {
+		case peerClosed:
+			return c, 0
+		case bytesWaiting:
+			continue // it is speaking, only not yet served
+		}
+		age := now - c.arrived
+		if age >= grace {
+			return c, 0
+		}
+		next = min(next, grace-age)
+	}
+	if len(silent) > 0 {
+		// A progressing connection never gives way while a silent one
+		// could, once it has had its grace.
+		return nil, time.Duration(max(next, int64(time.Millisecond)))
+	}
+	for _, c := range progressing {
+		idle := now - c.lastLine.Load()
+		if idle >= grace {
+			return c, 0
+		}
+		next = min(next, grace-idle)
+	}
+	return nil, time.Duration(max(next, int64(time.Millisecond)))
+}
+
+// promote makes c an authenticated controller, unless MaxControllers are
+// already, or c has given way meanwhile.
+func (s *Server) promote(c *conn) (ok, full bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, held := s.conns[c]; !held {
+		return false, false
+	}
+	if s.count(true) >= s.cfg.MaxControllers {
+		return false, true
+	}
+	c.authed.Store(true)
+	return true, false
+}
+
+// since returns the monotonic time since the server was made, in
+// nanoseconds and at least 1, for the activity of connections.
+func (s *Server) since() int64 { return max(int64(time.Since(s.epoch)), 1) }
+
+// peekResult is what waits unread on a connection.
+type peekResult int
+
+const (
+	peekUnknown    peekResult = iota // the connection cannot be peeked at
+	nothingWaiting                   // no byte waits: silent, unless its goroutine has some
+	bytesWaiting                     // the peer has spoken
+	peerClosed                       // the peer has hung up
+)
