@@ -2,7 +2,6 @@ package controlport
 
 import (
 	"bufio"
-	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -253,8 +252,7 @@ func (c *conn) authChallenge(cmd, raw string) bool {
 			return false
 		}
 	}
-	serverNonce := make([]byte, 32)
-	rand.Read(serverNonce)
+	serverNonce := c.s.nonce(32)
 	serverHash := safeCookieHash(serverToControllerKey, c.s.cookie, clientNonce, serverNonce)
 	c.clientHash = safeCookieHash(controllerToServerKey, c.s.cookie, clientNonce, serverNonce)
 	c.reply("250 AUTHCHALLENGE SERVERHASH=" + strings.ToUpper(hex.EncodeToString(serverHash)) +

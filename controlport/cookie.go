@@ -22,10 +22,7 @@ const (
 // replacing any file there, and returns it. The file is written to a
 // temporary name and renamed, so a controller never reads half a cookie.
 func WriteCookieFile(path string) ([]byte, error) {
-	cookie := make([]byte, CookieLen)
-	if _, err := rand.Read(cookie); err != nil {
-		return nil, fmt.Errorf("controlport: cookie: %w", err)
-	}
+	cookie := randomBytes(CookieLen)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".control_auth_cookie-*")
 	if err != nil {
 		return nil, fmt.Errorf("controlport: cookie file: %w", err)
@@ -46,6 +43,14 @@ func WriteCookieFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("controlport: cookie file: %w", err)
 	}
 	return cookie, nil
+}
+
+// randomBytes returns n bytes from crypto/rand, which cannot fail: since
+// Go 1.24 it ends the program rather than return an error.
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
 }
 
 // safeCookieHash is HMAC-SHA256(key, cookie ‖ client nonce ‖ server nonce).

@@ -2,8 +2,14 @@ package controlport
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +27,9 @@ func FuzzLineReader(f *testing.F) {
 		"GETINFO\tversion\r\nQUIT\r\n", "a\rb\r\n",
 	} {
 		f.Add([]byte(s))
+	}
+	for _, s := range loadSessions(f) {
+		f.Add(s.input)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := newLineReader(iotestHalf(in))
@@ -95,29 +104,22 @@ func FuzzParseArgs(f *testing.F) {
 	})
 }
 
-// FuzzSession sends any bytes to a whole connection of a server that needs
-// no secret, and checks that everything it answers is framed as the
-// control protocol frames replies (or is tor's HTTP or v0 refusal), and
-// that it closes the connection when the input ends.
+// FuzzSession sends any bytes to a whole connection of a server that asks
+// for one of each authentication configuration (mode, taken modulo 4:
+// NULL, COOKIE and SAFECOOKIE, HASHEDPASSWORD, or the last two at once),
+// and checks that everything it answers is framed as the control protocol
+// frames replies (or is tor's HTTP or v0 refusal), and that it closes the
+// connection when the input ends. The seeds (testdata/sessions.txt) reach
+// every method's success, with the server's fixed cookie and nonce.
 func FuzzSession(f *testing.F) {
-	for _, s := range []string{
-		"AUTHENTICATE\r\nGETINFO version uptime\r\n", "PROTOCOLINFO 1\r\nAUTHENTICATE\r\nGETINFO a\rb x\x01y\r\nQUIT\r\n",
-		"GET / HTTP/1.0\r\n\r\n", "\x00\x00\x00\x00", "AUTHENTICATE\r\nSETEVENTS CIRC nosuch\x7f\r\nUSEFEATURE \xff\r\nGETCONF a\x00b\r\n",
-		"AUTHENTICATE\r\n+FOO\r\nx\r\n.\r\nFOO\x01BAR\r\n", "AUTHCHALLENGE SAFECOOKIE 00\r\n", "AUTHENTICATE \"abc\r\nAUTHENTICATE\r\n",
-	} {
-		f.Add([]byte(s))
+	servers := fuzzServers(f)
+	for _, s := range loadSessions(f) {
+		f.Add(uint8(s.mode), s.input)
 	}
-	m := getinfo.NewMux()
-	m.HandleFunc("uptime", "Seconds up.", func(dst []byte, _ string) ([]byte, error) { return append(dst, "79"...), nil })
-	m.HandleFunc("lines", "Two lines.", func(dst []byte, _ string) ([]byte, error) { return append(dst, ".a\nb"...), nil })
-	srv, err := New(Config{Mux: m, NullAuth: true, AuthTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
+	f.Fuzz(func(t *testing.T, mode uint8, in []byte) {
+		srv := servers[int(mode)%len(servers)]
 		fc := &fakeConn{r: iotestHalf(in)}
-		c := srv.newConn(fc)
-		c.serve()
+		serveFake(srv, fc)
 		if !fc.closed {
 			t.Fatalf("input %q: connection not closed at the end of input", in)
 		}
@@ -125,6 +127,167 @@ func FuzzSession(f *testing.F) {
 			t.Fatalf("input %q: reply %q: %s", in, fc.w.Bytes(), err)
 		}
 	})
+}
+
+// The authentication configurations of the fuzz servers, in mode order.
+const (
+	modeNull = iota
+	modeCookie
+	modePassword
+	modeBoth
+)
+
+var modeNames = map[string]int{"null": modeNull, "cookie": modeCookie, "password": modePassword, "both": modeBoth}
+
+// fuzzCookie and fuzzServerNonce are fixed, so that seeds can authenticate.
+var (
+	fuzzCookie      = bytes.Repeat([]byte{0xc0, 0x0c}, CookieLen/2)
+	fuzzServerNonce = bytes.Repeat([]byte{0x5e}, 32)
+)
+
+const fuzzPassword = "test-password"
+
+// fuzzServers returns a server of each mode, with the fixed cookie and
+// server nonce, serving no listener.
+func fuzzServers(tb testing.TB) []*Server {
+	m := getinfo.NewMux()
+	m.HandleFunc("uptime", "Seconds up.", func(dst []byte, _ string) ([]byte, error) { return append(dst, "79"...), nil })
+	m.HandleFunc("lines", "Two lines.", func(dst []byte, _ string) ([]byte, error) { return append(dst, ".a\nb"...), nil })
+	dir := tb.TempDir()
+	hash := HashPassword(fuzzPassword)
+	configs := map[int]Config{
+		modeNull:     {NullAuth: true},
+		modeCookie:   {CookieFile: filepath.Join(dir, "cookie")},
+		modePassword: {HashedPasswords: []string{hash}},
+		modeBoth:     {CookieFile: filepath.Join(dir, "both-cookie"), HashedPasswords: []string{hash}},
+	}
+	servers := make([]*Server, len(configs))
+	for mode, cfg := range configs {
+		cfg.Mux = getinfo.NewMux()
+		cfg.Mux.Handle("uptime", "Seconds up.", m)
+		cfg.Mux.Handle("lines", "Two lines.", m)
+		cfg.AuthTimeout, cfg.WriteTimeout = 5*time.Second, 5*time.Second
+		srv, err := New(cfg)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if srv.cookie != nil {
+			srv.cookie = fuzzCookie
+		}
+		srv.nonce = func(n int) []byte { return fuzzServerNonce[:n] }
+		servers[mode] = srv
+	}
+	return servers
+}
+
+// seedSession is one line of testdata/sessions.txt, placeholders filled.
+type seedSession struct {
+	mode  int
+	name  string
+	input []byte
+}
+
+// loadSessions reads testdata/sessions.txt.
+func loadSessions(tb testing.TB) []seedSession {
+	data, err := os.ReadFile(filepath.Join("testdata", "sessions.txt"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []seedSession
+	for n, line := range strings.Split(string(data), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fields := strings.Split(line, "\t")
+		mode, ok := modeNames[fields[0]]
+		if len(fields) != 3 || !ok {
+			tb.Fatalf("sessions.txt:%d: want MODE TAB NAME TAB \"INPUT\"", n+1)
+		}
+		in, err := strconv.Unquote(fields[2])
+		if err != nil {
+			tb.Fatalf("sessions.txt:%d: %v", n+1, err)
+		}
+		out = append(out, seedSession{mode: mode, name: fields[1], input: fillSeed(in)})
+	}
+	return out
+}
+
+// fillSeed replaces the placeholders of a seed (see testdata/sessions.txt).
+func fillSeed(in string) []byte {
+	cookieHex := hex.EncodeToString(fuzzCookie)
+	in = strings.ReplaceAll(in, "{COOKIE}", cookieHex)
+	in = strings.ReplaceAll(in, "{COOKIEUPPER}", strings.ToUpper(cookieHex))
+	for {
+		i := strings.Index(in, "{SAFECOOKIE}")
+		if i < 0 {
+			return []byte(in)
+		}
+		nonce := lastClientNonce(in[:i])
+		mac := hmac.New(sha256.New, []byte("Tor safe cookie authentication controller-to-server hash"))
+		mac.Write(fuzzCookie)
+		mac.Write(nonce)
+		mac.Write(fuzzServerNonce)
+		in = in[:i] + hex.EncodeToString(mac.Sum(nil)) + in[i+len("{SAFECOOKIE}"):]
+	}
+}
+
+// lastClientNonce returns the client nonce of the last "AUTHCHALLENGE
+// SAFECOOKIE" in s: a quoted string as it is, else hex.
+func lastClientNonce(s string) []byte {
+	const cmd = "AUTHCHALLENGE SAFECOOKIE "
+	i := strings.LastIndex(s, cmd)
+	if i < 0 {
+		return nil
+	}
+	arg, _, _ := strings.Cut(s[i+len(cmd):], "\r\n")
+	if u, err := strconv.Unquote(arg); err == nil {
+		return []byte(u)
+	}
+	b, _ := hex.DecodeString(arg)
+	return b
+}
+
+// The seeds reach an authenticated state with every method: the fuzzer
+// starts from sessions that exercise what follows authentication.
+func TestSessionSeedsAuthenticate(t *testing.T) {
+	servers := fuzzServers(t)
+	reached := map[string]int{}
+	for _, s := range loadSessions(t) {
+		fc := &fakeConn{r: bytes.NewReader(s.input)}
+		if !serveFake(servers[s.mode], fc).authed.Load() {
+			continue
+		}
+		method := "NULL"
+		switch {
+		case bytes.Contains(s.input, []byte("AUTHCHALLENGE")):
+			method = "SAFECOOKIE"
+		case bytes.Contains(s.input, []byte(`"`+fuzzPassword+`"`)), bytes.Contains(s.input, []byte(hex.EncodeToString([]byte(fuzzPassword)))):
+			method = "HASHEDPASSWORD"
+		case bytes.Contains(bytes.ToLower(s.input), []byte(hex.EncodeToString(fuzzCookie))):
+			method = "COOKIE"
+		}
+		reached[method]++
+	}
+	for _, m := range []string{"NULL", "COOKIE", "SAFECOOKIE", "HASHEDPASSWORD"} {
+		if reached[m] == 0 {
+			t.Errorf("no seed authenticates with %s (reached: %v)", m, reached)
+		}
+	}
+	t.Logf("seeds that authenticate, by method: %v", reached)
+}
+
+// serveFake serves a connection on the calling goroutine, held by the
+// server as an accepted one is, and returns it once it has ended.
+func serveFake(srv *Server, nc net.Conn) *conn {
+	c := srv.newConn(nc)
+	srv.mu.Lock()
+	srv.conns[c] = struct{}{}
+	srv.mu.Unlock()
+	c.serve()
+	srv.mu.Lock()
+	delete(srv.conns, c)
+	srv.mu.Unlock()
+	return c
 }
 
 // fakeConn is a connection whose input is fixed and whose output is kept,

@@ -1,7 +1,6 @@
 package controlport
 
 import (
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/subtle"
 	"encoding/hex"
@@ -34,9 +33,7 @@ type HashedPassword struct {
 // takes and [ParseHashedPassword] reads.
 func HashPassword(secret string) string {
 	var salt [s2kSaltLen]byte
-	if _, err := rand.Read(salt[:]); err != nil {
-		panic("controlport: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported systems
-	}
+	copy(salt[:], randomBytes(s2kSaltLen))
 	h := HashedPassword{salt: salt, count: s2kCountTor, hash: s2k(salt, s2kCountTor, []byte(secret))}
 	return h.String()
 }

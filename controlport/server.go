@@ -105,6 +105,8 @@ type Server struct {
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup // one per connection being served
 	room      chan struct{}  // signalled when a connection ends or the server closes
+
+	nonce func(n int) []byte // AUTHCHALLENGE's server nonces: randomBytes, or fixed ones in the fuzz test
 }
 
 // New checks cfg, writes the cookie file if cookie authentication is on,
@@ -138,6 +140,7 @@ func New(cfg Config) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		room:      make(chan struct{}, 1),
+		nonce:     randomBytes,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
