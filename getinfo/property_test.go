@@ -2,7 +2,6 @@ package getinfo_test
 
 import (
 	"bytes"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -18,6 +17,7 @@ import (
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/oracle"
 	"github.com/conninfo/conninfo/scrub"
 )
 
@@ -446,45 +446,6 @@ func (m *propModel) totals() connstate.Totals {
 	return tt
 }
 
-// propScrubbed is what the design's default policy shows of e, written
-// from DESIGN.md rather than from package scrub.
-func propScrubbed(c *propConn, e connstate.Entry) connstate.Entry {
-	if e.Flags.Network != connstate.NetworkTor {
-		e.Fingerprint = connstate.Fingerprint{}
-	}
-	if !c.shown() {
-		e.Remote, e.LocalPort = netip.AddrPort{}, 0
-	}
-	// Scrubbed lines and every circuit leg have their bytes rounded: a
-	// relay leg's exact bytes would give away its circuit's client leg.
-	if !c.shown() || e.CircID != 0 {
-		round := func(n uint64) uint64 { return (n + 512) / 1024 * 1024 } // counters stay far below 2^64
-		e.Read, e.Written = round(e.Read), round(e.Written)
-	}
-	return e
-}
-
-// propLine formats an entry line as DESIGN.md spells it, independently of
-// package format.
-func propLine(e connstate.Entry) string {
-	fp := "0"
-	if !e.Fingerprint.IsZero() {
-		fp = strings.ToUpper(hex.EncodeToString(e.Fingerprint[:]))
-	}
-	addr := "0"
-	if e.Remote.IsValid() {
-		addr = e.Remote.String() // RFC 5952, IPv6 in brackets
-	}
-	dir := map[connstate.Direction]string{connstate.Inbound: "i", connstate.Outbound: "o"}[e.Flags.Direction]
-	if e.Flags.Established {
-		dir = strings.ToUpper(dir)
-	}
-	usage := string("CRXHD"[e.Flags.Usage-connstate.UsageClient])
-	network := map[connstate.Network]string{connstate.NetworkTor: "T", connstate.NetworkOutside: "t"}[e.Flags.Network]
-	return fmt.Sprintf("%d %d %s %s %d %s%s%s %d %d %d", e.ConnID, e.CircID, fp, addr, e.LocalPort,
-		dir, usage, network, e.Read, e.Written, e.Uptime)
-}
-
 // propWriteReply writes a GETINFO reply and checks its framing with
 // parseReply (framing_test.go): CRLF lines, a 3-digit code and '-', '+' or
 // ' ', data blocks closed by ".", one end line, last.
@@ -563,7 +524,7 @@ func (m *propModel) check(t *rapid.T) {
 	}
 	var wantRaw []string
 	for _, e := range want {
-		wantRaw = append(wantRaw, propLine(e))
+		wantRaw = append(wantRaw, oracle.Line(e))
 	}
 	require.Equal(t, strings.Join(wantRaw, "\n"), rawValue, "unscrubbed conn/all")
 	if len(got) > 0 {
@@ -591,7 +552,7 @@ func (m *propModel) check(t *rapid.T) {
 	var wantShown []string
 	for _, e := range want {
 		keys = append(keys, fmt.Sprintf("conn/%d/%d", e.CircID, e.ConnID))
-		wantShown = append(wantShown, propLine(propScrubbed(m.byID(e.ConnID), e)))
+		wantShown = append(wantShown, oracle.Line(oracle.DefaultView(e)))
 	}
 	text, lines := propWriteReply(t, m.def, keys...)
 	require.Len(t, lines, len(keys)+1, "reply %q", text)

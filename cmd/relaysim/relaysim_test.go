@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"regexp"
 	"strings"
@@ -17,7 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/internal/oracle"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -65,76 +65,52 @@ func started(t *testing.T, args ...string) (out *syncBuffer, wait func() error) 
 var controlRE = regexp.MustCompile(`relaysim: control port (\S+)`)
 var cookieRE = regexp.MustCompile(`relaysim: cookie file (\S+)`)
 
-type controller struct {
-	t *testing.T
-	c net.Conn
-	r *bufio.Reader
-}
-
-func connect(t *testing.T, out string, auth string) *controller {
+// controlAddr returns the control port relaysim printed.
+func controlAddr(t *testing.T, out string) string {
 	t.Helper()
 	m := controlRE.FindStringSubmatch(out)
 	require.NotNil(t, m, out)
-	c, err := net.Dial("tcp", m[1])
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	ctl := &controller{t: t, c: c, r: bufio.NewReader(c)}
-	if auth == "" {
-		cm := cookieRE.FindStringSubmatch(out)
-		require.NotNil(t, cm, out)
-		cookie, err := os.ReadFile(cm[1])
-		require.NoError(t, err)
-		auth = fmt.Sprintf("%x", cookie)
-	}
-	require.Equal(t, []string{"250 OK"}, ctl.cmd("AUTHENTICATE "+auth))
-	return ctl
+	return m[1]
 }
 
-// cmd sends a command and returns its reply lines, data blocks included.
-func (c *controller) cmd(line string) []string {
-	c.t.Helper()
-	require.NoError(c.t, c.c.SetDeadline(time.Now().Add(10*time.Second)))
-	_, err := fmt.Fprintf(c.c, "%s\r\n", line)
-	require.NoError(c.t, err)
-	var lines []string
-	inData := false
-	for {
-		l, err := c.r.ReadString('\n')
-		require.NoError(c.t, err)
-		l = strings.TrimSuffix(l, "\r\n")
-		lines = append(lines, l)
-		switch {
-		case inData:
-			inData = l != "."
-		case len(l) >= 4 && l[3] == '+':
-			inData = true
-		case len(l) >= 4 && l[3] == ' ':
-			return lines
-		}
+// cookieAuth is how to authenticate with the cookie relaysim printed.
+func cookieAuth(t *testing.T, out string) controlporttest.Auth {
+	t.Helper()
+	m := cookieRE.FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	return controlporttest.Auth{CookieFile: m[1]}
+}
+
+// connect opens an authenticated controller to the relaysim whose output
+// is out: with auth, or with the cookie it printed.
+func connect(t *testing.T, out string, auth *controlporttest.Auth) *controlporttest.Client {
+	t.Helper()
+	c := controlporttest.Dial(t, "tcp", controlAddr(t, out))
+	if auth == nil {
+		a := cookieAuth(t, out)
+		auth = &a
 	}
+	c.Authenticate(*auth)
+	return c
 }
 
 // connAll returns the entries of conn/all.
-func (c *controller) connAll() []string {
-	lines := c.cmd("GETINFO conn/all")
-	require.Equal(c.t, "250 OK", lines[len(lines)-1])
-	if strings.HasPrefix(lines[0], "250-conn/all=") {
-		if v := strings.TrimPrefix(lines[0], "250-conn/all="); v != "" {
-			return []string{v}
-		}
+func connAll(t *testing.T, c *controlporttest.Client) []string {
+	t.Helper()
+	v := c.GetInfo("conn/all")[0]
+	if v == "" {
 		return nil
 	}
-	require.Equal(c.t, "250+conn/all=", lines[0])
-	return lines[1 : len(lines)-2]
+	return strings.Split(v, "\n")
 }
 
 func TestSimulationShowsEveryKind(t *testing.T) {
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "80", "-quiet")
-	ctl := connect(t, out.String(), "")
+	ctl := connect(t, out.String(), nil)
 
 	seen := map[string]bool{}
 	require.Eventually(t, func() bool {
-		for _, line := range ctl.connAll() {
+		for _, line := range connAll(t, ctl) {
 			e, err := format.Parse(line)
 			require.NoError(t, err, line)
 			if e.CircID != 0 {
@@ -150,36 +126,48 @@ func TestSimulationShowsEveryKind(t *testing.T) {
 		return true
 	}, 30*time.Second, 200*time.Millisecond, "kinds seen: %v", seen)
 
-	// Scrubbing holds on the live relay: only relays with fingerprints and
-	// controllers show an address.
-	for _, line := range ctl.connAll() {
+	// Scrubbing holds on the live relay, checked against package oracle's
+	// statement of the default policy: only relays with fingerprints and
+	// controllers show an address or a local port, every other line and
+	// every leg shows rounded bytes, and the shown ones do show.
+	shownSome := false
+	for _, line := range connAll(t, ctl) {
 		e, err := format.Parse(line)
 		require.NoError(t, err)
-		if e.Remote.IsValid() {
-			assert.True(t, e.Flags.Usage.String() == "control" || (e.Flags.Network.String() == "tor" && !e.Fingerprint.IsZero()), line)
+		if !oracle.Shown(e) {
+			assert.False(t, e.Remote.IsValid(), "IP:PORT of a scrubbed line: %s", line)
+			assert.Zero(t, e.LocalPort, "L_PORT of a scrubbed line: %s", line)
+		} else if e.Flags.Usage != connstate.UsageControl {
+			shownSome = shownSome || e.Remote.IsValid() && e.LocalPort != 0
+		}
+		if !oracle.Shown(e) || e.CircID != 0 {
+			assert.Equal(t, oracle.RoundHalfUp(e.Read), e.Read, "READ not rounded: %s", line)
+			assert.Equal(t, oracle.RoundHalfUp(e.Written), e.Written, "WRITE not rounded: %s", line)
+		}
+		if e.Flags.Network != connstate.NetworkTor {
+			assert.True(t, e.Fingerprint.IsZero(), "OR_ID on a 't' line: %s", line)
 		}
 	}
+	assert.True(t, shownSome, "no relay line shows its IP:PORT and L_PORT: the check above would pass vacuously")
 
 	// Every key answers.
-	lines := ctl.cmd("GETINFO info/names")
-	require.Equal(t, "250+info/names=", lines[0])
+	names := strings.Split(ctl.GetInfo("info/names")[0], "\n")
 	var keys []string
-	for _, l := range lines[1 : len(lines)-2] {
+	for _, l := range names {
 		name, _, _ := strings.Cut(l, " -- ")
 		if !strings.HasSuffix(name, "*") {
 			keys = append(keys, name)
 		}
 	}
 	require.GreaterOrEqual(t, len(keys), 25)
-	reply := ctl.cmd("GETINFO " + strings.Join(keys, " "))
-	assert.Equal(t, "250 OK", reply[len(reply)-1], "every listed key answers")
-	assert.Equal(t, []string{"250-version=0.4.9.11 (conninfo-relaysim)", "250 OK"}, ctl.cmd("GETINFO version"))
+	assert.Len(t, ctl.GetInfo(keys...), len(keys), "every listed key answers")
+	assert.Equal(t, []string{"0.4.9.11 (conninfo-relaysim)"}, ctl.GetInfo("version"))
 
 	// Totals keep growing as bytes flow, closed connections included.
-	first := ctl.cmd("GETINFO relay/read-total")[0]
-	require.Eventually(t, func() bool { return ctl.cmd("GETINFO relay/read-total")[0] != first }, 20*time.Second, 100*time.Millisecond)
+	first := ctl.GetInfo("relay/read-total")[0]
+	require.Eventually(t, func() bool { return ctl.GetInfo("relay/read-total")[0] != first }, 20*time.Second, 100*time.Millisecond)
 
-	require.Equal(t, []string{"250 closing connection"}, ctl.cmd("QUIT"))
+	require.Equal(t, []string{"250 closing connection"}, ctl.Command("QUIT").Lines)
 	require.NoError(t, wait())
 	assert.Contains(t, out.String(), "relaysim: stopped")
 }
@@ -193,10 +181,10 @@ func TestLiveView(t *testing.T) {
 
 func TestFixtureMode(t *testing.T) {
 	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../testdata/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet")
-	ctl := connect(t, out.String(), `"s3cret"`)
+	ctl := connect(t, out.String(), &controlporttest.Auth{Password: "s3cret"})
 	golden, err := os.ReadFile("../../testdata/conn/exit.default.reply")
 	require.NoError(t, err)
-	assert.Equal(t, strings.Split(strings.TrimSuffix(string(golden), "\r\n"), "\r\n"), ctl.cmd("GETINFO conn/all"), "the fixture's golden reply, controllers not added")
+	assert.Equal(t, strings.Split(strings.TrimSuffix(string(golden), "\r\n"), "\r\n"), ctl.Command("GETINFO conn/all").Lines, "the fixture's golden reply, controllers not added")
 	require.NoError(t, wait())
 }
 

@@ -178,10 +178,10 @@ func (c *Client) readDeadline() {
 	}
 }
 
-// IsClosed reports whether a read error means that the peer closed the
-// connection, rather than a timeout or a local error.
+// IsClosed reports whether an error reading or writing means that the
+// peer closed the connection, rather than a timeout or a local error.
 func IsClosed(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)
+	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // abbrev keeps a long string short in a failure message.

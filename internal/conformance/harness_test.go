@@ -2,13 +2,11 @@ package conformance_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"regexp"
@@ -16,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/stretchr/testify/require"
 )
@@ -152,7 +150,7 @@ func run(ep endpoint, s session) transcript {
 		closedOnWrite := false
 		c.SetWriteDeadline(time.Now().Add(writeTimeout))
 		if _, err := c.Write(msg); err != nil {
-			if !isClosed(err) {
+			if !controlporttest.IsClosed(err) {
 				tr.err = fmt.Errorf("write: %w", err)
 				return tr
 			}
@@ -191,17 +189,12 @@ func readReply(c net.Conn) (reply []byte, closed bool, err error) {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return reply, false, nil
-		case isClosed(err):
+		case controlporttest.IsClosed(err):
 			return reply, true, nil
 		default:
 			return reply, false, fmt.Errorf("read: %w", err)
 		}
 	}
-}
-
-// isClosed reports the errors of a connection the server closed.
-func isClosed(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
 // challenge follows the SAFECOOKIE exchange on one connection, as the test's
@@ -360,28 +353,8 @@ func torEndpoint(t *testing.T) endpoint {
 // stops it when the test ends.
 func ourEndpoint(t *testing.T, mux *getinfo.Mux) endpoint {
 	t.Helper()
-	if mux == nil {
-		mux = getinfo.NewMux()
-	}
-	s, err := controlport.New(controlport.Config{Mux: mux, CookieFile: t.TempDir() + "/control_auth_cookie"})
-	require.NoError(t, err)
-	l, err := s.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := s.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, controlport.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	cookie, err := os.ReadFile(s.CookieFile())
-	require.NoError(t, err)
-	require.Len(t, cookie, 32, "our cookie")
+	s := controlporttest.NewServer(t, controlport.Config{Mux: mux, CookieFile: t.TempDir() + "/control_auth_cookie"})
+	require.Len(t, s.Cookie, 32, "our cookie")
 	require.NotContains(t, s.CookieFile(), `"`)
-	return endpoint{addr: l.Addr().String(), cookie: cookie, cookiePath: s.CookieFile()}
+	return endpoint{addr: s.Addr, cookie: s.Cookie, cookiePath: s.CookieFile()}
 }

@@ -1,21 +1,25 @@
 package hostile_test
 
 import (
-	"bufio"
 	"fmt"
-	"strings"
+	"testing"
 
+	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
+	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/hostile"
 )
 
-// ReadReply reads one control-port reply and refuses a badly framed one.
-func ExampleReadReply() {
-	r := bufio.NewReader(strings.NewReader("250+conn/all=\r\n1 0 0 0 0 IRt 0 0 5\r\n.\r\n250 OK\r\n552 Unrecognized key \"x\"\n"))
-	reply, err := hostile.ReadReply(r)
-	fmt.Println(reply.Code, len(reply.Lines), err)
-	_, err = hostile.ReadReply(r) // a bare LF ends this one
-	fmt.Println(err != nil)
-	// Output:
-	// 250 4 <nil>
-	// true
+// A check runs against any control port on loopback; outside a test,
+// testing.Benchmark gives it a testing.TB.
+func ExampleServed() {
+	ok := testing.Benchmark(func(b *testing.B) {
+		if b.N > 1 {
+			return // once is the check
+		}
+		s := controlporttest.NewServer(b, controlport.Config{Mux: getinfo.NewMux(), NullAuth: true})
+		hostile.Served(b, s.Addr, s.Auth)
+	}).N > 0
+	fmt.Println("served:", ok)
+	// Output: served: true
 }

@@ -1,17 +1,16 @@
 package hostile_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/hostile"
 )
@@ -27,47 +26,49 @@ const password = "hostile \"pass\\word\""
 // "null". When the test ends, every controller must have left the registry
 // (the server closed every connection the checks left), and the server
 // must shut down cleanly.
-func start(t *testing.T, auth string, cfg controlport.Config) (string, hostile.Auth) {
+func start(t *testing.T, auth string, cfg controlport.Config) (string, controlporttest.Auth) {
 	t.Helper()
 	reg := connstate.NewRegistry()
 	cfg.Registry = reg
 	cfg.Mux = getinfo.NewMux()
 	(&getinfo.Conns{Source: reg}).Register(cfg.Mux)
 	(&getinfo.InfoNames{}).Register(cfg.Mux)
-	var a hostile.Auth
 	switch auth {
 	case "cookie":
 		cfg.CookieFile = filepath.Join(t.TempDir(), "control_auth_cookie")
-		a.CookieFile = cfg.CookieFile
 	case "password":
 		cfg.HashedPasswords = []string{controlport.HashPassword(password)}
-		a.Password = password
 	case "null":
 		cfg.NullAuth = true
 	default:
 		t.Fatalf("auth %q", auth)
 	}
-	srv, err := controlport.New(cfg)
-	require.NoError(t, err)
-	l, err := srv.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	s := controlporttest.NewServer(t, cfg)
 	t.Cleanup(func() {
+		// Registered after NewServer's, so run before the shutdown.
 		assert.Eventually(t, func() bool { n, _ := reg.Counts(); return n == 0 }, 10*time.Second, 10*time.Millisecond,
 			"controllers left connected on the server")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		assert.NoError(t, srv.Shutdown(ctx))
-		assert.ErrorIs(t, <-served, controlport.ErrServerClosed)
 	})
-	return l.Addr().String(), a
+	a := s.Auth
+	if auth == "password" {
+		a.Password = password
+	}
+	return s.Addr, a
 }
 
 func TestSlowClients(t *testing.T) {
 	const authTimeout = 2 * time.Second
 	addr, auth := start(t, "cookie", controlport.Config{AuthTimeout: authTimeout})
-	hostile.SlowClients(t, addr, auth, hostile.Limits{AuthTimeout: authTimeout})
+	hostile.SlowClients(t, addr, auth, hostile.Limits{AuthTimeout: authTimeout, MaxUnauthenticated: controlport.DefaultMaxUnauthenticated})
+}
+
+func TestSilentFlood(t *testing.T) {
+	for _, auth := range []string{"cookie", "password"} {
+		t.Run(auth, func(t *testing.T) {
+			addr, a := start(t, auth, controlport.Config{})
+			hostile.SilentFlood(t, addr, a)
+		})
+	}
 }
 
 func TestLongLine(t *testing.T) {
@@ -116,9 +117,10 @@ func TestAllOnOneServer(t *testing.T) {
 	const authTimeout, writeTimeout = 2 * time.Second, time.Second
 	addr, auth := start(t, "cookie", controlport.Config{AuthTimeout: authTimeout, WriteTimeout: writeTimeout})
 	hostile.All(t, addr, auth, hostile.Limits{
-		AuthTimeout:    authTimeout,
-		WriteTimeout:   writeTimeout,
-		MaxControllers: controlport.DefaultMaxControllers,
-		SameProcess:    true,
+		AuthTimeout:        authTimeout,
+		WriteTimeout:       writeTimeout,
+		MaxControllers:     controlport.DefaultMaxControllers,
+		MaxUnauthenticated: controlport.DefaultMaxUnauthenticated,
+		SameProcess:        true,
 	})
 }

@@ -12,8 +12,10 @@
 //     Debian's python3-stem is not installed.
 //
 // Each answer is checked against the state behind the server: conn/all
-// and conn/<circ>/<conn> against the fixture's registry passed through
-// scrub.Default, every other key against getinfo.Mux.Answer at the same
+// and conn/<circ>/<conn> against the fixture's registry as package oracle
+// says the default policy shows it (a restatement of the specification
+// apart from packages scrub and format, so that a bug in them fails these
+// tests), every other key against getinfo.Mux.Answer at the same
 // moment (the fixture's fake clock stands still). A recording listener
 // keeps the bytes each controller sent, so the tests also pin down which
 // authentication method each client chose.

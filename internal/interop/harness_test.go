@@ -2,8 +2,6 @@ package interop_test
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -21,8 +19,9 @@ import (
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/scrub"
+	"github.com/conninfo/conninfo/internal/oracle"
 )
 
 // authMode is how a test server lets controllers in.
@@ -174,37 +173,29 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 	l, err := srv.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	wire := &wireLog{}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(&recordingListener{Listener: l, log: wire}) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, controlport.ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
+	ts := controlporttest.Serve(t, srv, &recordingListener{Listener: l, log: wire})
 	return &server{
 		reg:    reg,
 		clk:    clk,
 		mux:    m,
 		srv:    srv,
-		addr:   l.Addr().(*net.TCPAddr).AddrPort(),
+		addr:   netip.MustParseAddrPort(ts.Addr),
 		cookie: srv.CookieFile(),
 		wire:   wire,
 	}
 }
 
-// scrubbed returns the registry's entries as the default policy shows them,
-// sorted by (CircID, ConnID) as conn/all lists them.
-func (s *server) scrubbed() []connstate.Entry {
-	entries := s.reg.AppendEntries(nil)
-	for i := range entries {
-		entries[i] = scrub.Default().Apply(entries[i])
+// scrubbed returns the registry's entries as the default policy shows
+// them, sorted by (CircID, ConnID) as conn/all lists them, and conn/all's
+// value: both from package oracle, which restates the specification apart
+// from the scrub and format packages under test.
+func (s *server) scrubbed() ([]connstate.Entry, string) {
+	raw := s.reg.AppendEntries(nil)
+	var shown []connstate.Entry // nil for none, as format.ParseAll returns
+	for _, e := range raw {
+		shown = append(shown, oracle.DefaultView(e))
 	}
-	return entries
+	return shown, oracle.DefaultLines(raw)
 }
 
 // answer returns what the Mux answers for key now; the test fails on error.
@@ -242,9 +233,9 @@ func (s *server) sampleConnKeys(t *testing.T) []string {
 		switch {
 		case e.CircID != 0 && !legOne:
 			legOne = true
-		case e.CircID == 0 && !scrub.ShowsEndpoints(&e) && !scrubbedOne:
+		case e.CircID == 0 && !oracle.Shown(e) && !scrubbedOne:
 			scrubbedOne = true
-		case e.CircID == 0 && scrub.ShowsEndpoints(&e) && !shownOne:
+		case e.CircID == 0 && oracle.Shown(e) && !shownOne:
 			shownOne = true
 		default:
 			continue

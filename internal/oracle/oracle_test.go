@@ -1,0 +1,41 @@
+package oracle_test
+
+import (
+	"fmt"
+	"net/netip"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/internal/oracle"
+)
+
+// The oracle's own expectations, as literal lines from README.md's examples.
+func TestLines(t *testing.T) {
+	fp, err := connstate.ParseFingerprint("9695DFC35FFEB861329B9F1AB04C46397020CE31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	relay := connstate.Entry{ConnID: 17, Fingerprint: fp, Remote: netip.MustParseAddrPort("128.31.0.34:9101"), LocalPort: 51622,
+		Flags: connstate.Flags{Direction: connstate.Outbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkTor},
+		Read: 1048576, Written: 524288, Uptime: 3600}
+	client := connstate.Entry{ConnID: 23, Remote: netip.MustParseAddrPort("[2001:db8::7]:50312"), LocalPort: 9001,
+		Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside},
+		Read: 4000, Written: 1000, Uptime: 42}
+	leg := relay
+	leg.CircID, leg.Read, leg.Written = 1041, 1536, 2560
+	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600\n"+
+		"23 0 0 0 0 IRt 4096 1024 42\n"+
+		"17 1041 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 2048 3072 3600",
+		oracle.DefaultLines([]connstate.Entry{relay, client, leg}))
+	assert.Equal(t, "23 0 0 [2001:db8::7]:50312 9001 IRt 4000 1000 42", oracle.Line(client), "raw")
+}
+
+func ExampleDefaultLines() {
+	e := connstate.Entry{ConnID: 5, Remote: netip.MustParseAddrPort("198.51.100.7:443"), LocalPort: 9001,
+		Flags: connstate.Flags{Direction: connstate.Inbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside},
+		Read: 511, Written: 512}
+	fmt.Println(oracle.DefaultLines([]connstate.Entry{e}))
+	// Output: 5 0 0 0 0 iCt 0 1024 0
+}
