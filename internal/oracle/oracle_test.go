@@ -19,10 +19,10 @@ func TestLines(t *testing.T) {
 	}
 	relay := connstate.Entry{ConnID: 17, Fingerprint: fp, Remote: netip.MustParseAddrPort("128.31.0.34:9101"), LocalPort: 51622,
 		Flags: connstate.Flags{Direction: connstate.Outbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkTor},
-		Read: 1048576, Written: 524288, Uptime: 3600}
+		Read:  1048576, Written: 524288, Uptime: 3600}
 	client := connstate.Entry{ConnID: 23, Remote: netip.MustParseAddrPort("[2001:db8::7]:50312"), LocalPort: 9001,
 		Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside},
-		Read: 4000, Written: 1000, Uptime: 42}
+		Read:  4000, Written: 1000, Uptime: 42}
 	leg := relay
 	leg.CircID, leg.Read, leg.Written = 1041, 1536, 2560
 	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600\n"+
@@ -35,7 +35,7 @@ func TestLines(t *testing.T) {
 func ExampleDefaultLines() {
 	e := connstate.Entry{ConnID: 5, Remote: netip.MustParseAddrPort("198.51.100.7:443"), LocalPort: 9001,
 		Flags: connstate.Flags{Direction: connstate.Inbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside},
-		Read: 511, Written: 512}
+		Read:  511, Written: 512}
 	fmt.Println(oracle.DefaultLines([]connstate.Entry{e}))
 	// Output: 5 0 0 0 0 iCt 0 1024 0
 }
