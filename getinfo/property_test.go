@@ -345,18 +345,7 @@ func (m *propModel) openCircuit(t *rapid.T) {
 func (m *propModel) bind(t *rapid.T) {
 	ci, c := m.pickCirc(t), m.pickConn(t)
 	role := connstate.Role(rapid.IntRange(int(connstate.RoleInbound), int(connstate.RoleExit)).Draw(t, "role"))
-	var (
-		l   *connstate.Leg
-		err error
-	)
-	switch role {
-	case connstate.RoleInbound:
-		l, err = ci.h.BindInbound(c.h)
-	case connstate.RoleOutbound:
-		l, err = ci.h.BindOutbound(c.h)
-	default:
-		l, err = ci.h.BindExit(c.h)
-	}
+	l, err := ci.h.Bind(c.h, role)
 	if ci.closed || c.closed {
 		require.ErrorIs(t, err, connstate.ErrClosed)
 		require.Nil(t, l)

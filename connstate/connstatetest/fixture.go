@@ -53,7 +53,18 @@ type Leg struct {
 // ErrFixture is wrapped by every error about a fixture's content.
 var ErrFixture = errors.New("connstatetest: invalid fixture")
 
+// roleNames are the fixture format's words for the roles of legs.
 var roleNames = map[string]connstate.Role{"in": connstate.RoleInbound, "out": connstate.RoleOutbound, "exit": connstate.RoleExit}
+
+// roleWord is the fixture format's word for a role.
+func roleWord(r connstate.Role) string {
+	for w, role := range roleNames {
+		if role == r {
+			return w
+		}
+	}
+	return r.String()
+}
 
 // ParseFixture reads a fixture. Errors name the line, counting from 1.
 func ParseFixture(r io.Reader) (*Fixture, error) {
@@ -285,11 +296,10 @@ func (f *Fixture) WriteTo(w io.Writer) (int64, error) {
 		}
 		io.WriteString(cw, "\n")
 	}
-	roles := map[connstate.Role]string{connstate.RoleInbound: "in", connstate.RoleOutbound: "out", connstate.RoleExit: "exit"}
 	for _, c := range f.Circuits {
 		fmt.Fprintf(cw, "circ %d\n", c.ID)
 		for _, l := range c.Legs {
-			fmt.Fprintf(cw, "leg %d %s %d read=%d written=%d\n", c.ID, roles[l.Role], l.ConnID, l.Read, l.Written)
+			fmt.Fprintf(cw, "leg %d %s %d read=%d written=%d\n", c.ID, roleWord(l.Role), l.ConnID, l.Read, l.Written)
 		}
 	}
 	if cw.err == nil {

@@ -1,48 +1,14 @@
 package main
 
 import (
-	"context"
-	"crypto/sha1"
 	"errors"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
-)
-
-// maxConns is the most -conns allows: each connection costs two
-// descriptors (both ends live in this process), so 9000 stays within a
-// 20,000-descriptor limit with room for listeners and controllers.
-const maxConns = 9000
-
-// How the held connections divide up, in hundredths of -conns; with the
-// controllers and what is opening or closing, they come to about -conns.
-const (
-	shareClients  = 60 // clients' first hops, 'IRt' (some still 'iRt')
-	shareRelayIn  = 10 // peer relays connecting in, 'IRT'
-	shareRelayOut = 15 // our connections to peer relays, 'ORT' (some 'oRt')
-	shareDir      = 2  // directory requests in progress, 'IDt'
-	shareExits    = 12 // the most exit streams, 'ORt', opened by circuits
-)
-
-const (
-	numPeers   = 8
-	writeLimit = 10 * time.Second
-)
-
-type linkKind int
-
-const (
-	kindClient linkKind = iota
-	kindRelayIn
-	kindRelayOut
-	kindExit
-	kindDir
 )
 
 // link is one registered connection, by our end of it; the far end is
@@ -71,150 +37,6 @@ type circuit struct {
 	outID     uint32
 	outLeg    *connstate.Leg
 	destroyed bool
-}
-
-type peer struct {
-	l  net.Listener
-	fp connstate.Fingerprint
-}
-
-// simulation is the relay: its listeners, its peers and its links.
-type simulation struct {
-	reg    *connstate.Registry
-	target int
-
-	orL, dirL, destL, stallL net.Listener
-	peers                    []peer
-
-	wg   sync.WaitGroup
-	done chan struct{}
-	once sync.Once
-
-	mu     sync.Mutex
-	rng    *rand.Rand
-	links  map[*link]struct{}
-	counts map[linkKind]int // registered links by kind
-	// pending holds inbound connections dialed by a simulated peer and not
-	// yet registered by our end, by the peer's address, with the kind they
-	// will be: the churn counts them, so it never overshoots its target.
-	pending map[string]linkKind
-	nextID  uint32 // circuit IDs on outbound links
-	// ready holds the established outbound relay links, for circuits to
-	// pick from without scanning every link.
-	ready []*link
-}
-
-func listen() (net.Listener, error) {
-	return net.Listen("tcp", net.JoinHostPort(loopback.String(), "0"))
-}
-
-func newSimulation(reg *connstate.Registry, target int) (*simulation, error) {
-	s := &simulation{
-		reg:     reg,
-		target:  target,
-		done:    make(chan struct{}),
-		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
-		links:   map[*link]struct{}{},
-		counts:  map[linkKind]int{},
-		pending: map[string]linkKind{},
-	}
-	var err error
-	for _, l := range []*net.Listener{&s.orL, &s.dirL, &s.destL, &s.stallL} {
-		if *l, err = listen(); err != nil {
-			s.close()
-			return nil, err
-		}
-	}
-	for i := range numPeers {
-		l, err := listen()
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.peers = append(s.peers, peer{l: l, fp: sha1.Sum(fmt.Appendf(nil, "relaysim peer %d", i))})
-	}
-	return s, nil
-}
-
-func (s *simulation) orAddr() net.Addr  { return s.orL.Addr() }
-func (s *simulation) dirAddr() net.Addr { return s.dirL.Addr() }
-
-// go runs f on a goroutine that close waits for.
-func (s *simulation) goroutine(f func()) {
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		f()
-	}()
-}
-
-// run starts the listeners' servers and keeps the connection mix near the
-// target until ctx ends.
-func (s *simulation) run(ctx context.Context) {
-	s.goroutine(func() { s.acceptLoop(s.orL, s.serveORPort) })
-	s.goroutine(func() { s.acceptLoop(s.dirL, s.serveDirPort) })
-	s.goroutine(func() { s.acceptLoop(s.destL, serveEcho) })
-	s.goroutine(func() { s.acceptLoop(s.stallL, s.serveStalled) })
-	for _, p := range s.peers {
-		s.goroutine(func() { s.acceptLoop(p.l, func(c net.Conn) { s.servePeer(c, p.fp) }) })
-	}
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		s.churn()
-		select {
-		case <-ctx.Done():
-			s.close()
-			return
-		case <-s.done:
-			return
-		case <-tick.C:
-		}
-	}
-}
-
-// close stops everything and waits for every goroutine.
-func (s *simulation) close() {
-	s.once.Do(func() {
-		close(s.done)
-		for _, l := range []net.Listener{s.orL, s.dirL, s.destL, s.stallL} {
-			if l != nil {
-				l.Close()
-			}
-		}
-		for _, p := range s.peers {
-			p.l.Close()
-		}
-		s.mu.Lock()
-		links := make([]*link, 0, len(s.links))
-		for l := range s.links {
-			links = append(links, l)
-		}
-		s.mu.Unlock()
-		for _, l := range links {
-			s.closeLink(l)
-		}
-	})
-	s.wg.Wait()
-}
-
-func (s *simulation) stopping() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *simulation) acceptLoop(l net.Listener, serve func(net.Conn)) {
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		s.goroutine(func() { serve(c) })
-	}
 }
 
 // register opens a link's registry entry from our end's addresses.
@@ -439,11 +261,13 @@ func (s *simulation) create(in *link, inID uint32) bool {
 	return s.write(in, created.set(inID, cmdCreated), c.inLeg) == nil
 }
 
+// bindOut binds a circuit's way out: an exit stream or a relay link.
 func bindOut(circ *connstate.Circuit, out *link) (*connstate.Leg, error) {
+	role := connstate.RoleOutbound
 	if out.kind == kindExit {
-		return circ.BindExit(out.rc)
+		role = connstate.RoleExit
 	}
-	return circ.BindOutbound(out.rc)
+	return circ.Bind(out.rc, role)
 }
 
 // pickLocked returns a random established outbound relay link, or nil.
@@ -542,37 +366,32 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 	})
 }
 
-// servePeer is a peer relay's end of our outbound connection: it proves
-// its identity, then echoes every cell back.
-func (s *simulation) servePeer(c net.Conn, fp connstate.Fingerprint) {
-	defer c.Close()
-	var hello cell
-	hello.set(0, cmdHello)
-	hello[5] = helloRelay
-	copy(hello[6:], fp[:])
-	if _, err := c.Write(hello[:]); err != nil {
+// serveDirPort answers a directory request with a few kilobytes over a few
+// seconds: an 'IDt' connection.
+func (s *simulation) serveDirPort(nc net.Conn) {
+	l, err := s.register(s.claim(nc, kindDir), nc, connstate.ConnConfig{
+		Direction: connstate.Inbound, Usage: connstate.UsageDirectory, Network: connstate.NetworkOutside, Established: true,
+	})
+	if err != nil {
+		nc.Close()
 		return
 	}
-	var cl cell
-	for readCell(c, &cl) == nil {
-		if _, err := c.Write(cl[:]); err != nil {
+	defer s.closeLink(l)
+	buf := make([]byte, 4096)
+	n, err := nc.Read(buf)
+	l.rc.AddRead(uint64(n))
+	if err != nil {
+		return
+	}
+	for range 1 + s.intn(8) {
+		if !s.sleep(s.jitter(300*time.Millisecond, time.Second)) {
+			return
+		}
+		nc.SetWriteDeadline(time.Now().Add(writeLimit))
+		n, err := nc.Write(buf)
+		l.rc.AddWritten(uint64(n))
+		if err != nil {
 			return
 		}
 	}
-}
-
-// serveStalled is a peer that accepts and never answers: connections to
-// it stay 'oRt' until the churn gives up on them.
-func (s *simulation) serveStalled(c net.Conn) {
-	defer c.Close()
-	io.Copy(io.Discard, c)
-}
-
-// serveEcho is the destination of exit streams: it sends back what it
-// gets. It copies through a buffer: io.Copy between two TCP connections
-// would splice through a pipe, two more descriptors per stream.
-func serveEcho(c net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 4096)
-	io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, buf)
 }
