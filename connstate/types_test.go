@@ -1,10 +1,13 @@
 package connstate_test
 
 import (
+	"encoding/hex"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/conninfo/conninfo/connstate"
 )
@@ -68,4 +71,26 @@ func TestEnumStrings(t *testing.T) {
 	assert.Equal(t, "Network(3)", connstate.Network(3).String())
 	assert.Equal(t, "exit", connstate.RoleExit.String())
 	assert.Equal(t, "Role(0)", connstate.Role(0).String())
+}
+
+// AppendText's hand-made hex agrees with the standard library's.
+func TestFingerprintAppendTextIsHex(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var fp connstate.Fingerprint
+		copy(fp[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "fp"))
+		want := strings.ToUpper(hex.EncodeToString(fp[:]))
+		if fp.IsZero() {
+			want = "0"
+		}
+		if got := string(fp.AppendText([]byte("prefix"))); got != "prefix"+want {
+			t.Fatalf("AppendText = %q, want prefix%s", got, want)
+		}
+	})
+	for _, b := range []byte{0x00, 0x09, 0x0a, 0x9f, 0xa0, 0xff} {
+		var fp connstate.Fingerprint
+		for i := range fp {
+			fp[i] = b + byte(i)
+		}
+		assert.Equal(t, strings.ToUpper(hex.EncodeToString(fp[:])), fp.String())
+	}
 }

@@ -309,10 +309,8 @@ func validNickname(s string) bool {
 // AppendAuthorities appends the text of the entries flagged Authority,
 // each ending in "\n", as ns/authority answers them.
 func (c *Consensus) AppendAuthorities(dst []byte) []byte {
-	for _, r := range c.Routers {
-		if r.HasFlag("Authority") {
-			dst = append(dst, r.Text...)
-		}
+	for _, r := range c.Authorities() {
+		dst = append(dst, r.Text...)
 	}
 	return dst
 }

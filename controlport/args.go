@@ -1,6 +1,10 @@
 package controlport
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/conninfo/conninfo/internal/torspace"
+)
 
 // kv is one keyword argument; key is "" for a value given without a key.
 type kv struct {
@@ -43,7 +47,7 @@ func parseArgs(raw string, npos int) (argsOf, error) {
 		}
 		var w string
 		w, rest, _ = strings.Cut(rest, " ")
-		if w = strings.TrimFunc(w, func(r rune) bool { return r < 0x80 && isSpace(byte(r)) }); w != "" {
+		if w = torspace.Trim(w); w != "" {
 			a.positional = append(a.positional, w)
 		}
 	}

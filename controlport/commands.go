@@ -109,47 +109,47 @@ func (c *conn) getConf(args string) bool {
 	var unknown []string
 	for _, k := range keys {
 		if !equalFoldASCII(k, "__OwningControllerProcess") {
-			unknown = append(unknown, k)
+			unknown = append(unknown, echo("Unrecognized configuration key ", k))
 		}
 	}
-	if len(unknown) > 0 {
-		for i, k := range unknown {
-			sep := "552-"
-			if i == len(unknown)-1 {
-				sep = "552 "
-			}
-			c.reply(echo(sep+"Unrecognized configuration key ", k))
-		}
-		return true
-	}
-	if len(keys) == 0 {
+	switch {
+	case len(unknown) > 0:
+		c.bw.Write(getinfo.AppendStatusReply(nil, 552, unknown...))
+	case len(keys) == 0:
 		c.reply("250 OK")
-		return true
-	}
-	for i := range keys {
-		sep := "250-"
-		if i == len(keys)-1 {
-			sep = "250 "
+	default:
+		values := make([]string, len(keys))
+		for i := range values {
+			values[i] = "__OwningControllerProcess"
 		}
-		c.reply(sep + "__OwningControllerProcess")
+		c.bw.Write(getinfo.AppendStatusReply(nil, 250, values...))
 	}
 	return true
 }
 
 // registerKeys adds the keys tor answers about itself to the Mux.
-func (s *Server) registerKeys() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrConfig, r)
-		}
-	}()
-	constant := func(v string) getinfo.HandlerFunc {
-		return func(dst []byte, _ string) ([]byte, error) { return append(dst, v...), nil }
+func (s *Server) registerKeys() error {
+	keys := []struct{ key, doc, value string }{
+		{"version", "The version this server reports, in tor's format.", s.cfg.Version},
+		{"events/names", "Event names SETEVENTS accepts (no events are sent).", eventNames},
+		{"features/names", "Feature names USEFEATURE accepts.", featureNames},
 	}
 	m := s.cfg.Mux
-	m.Handle("version", "The version this server reports, in tor's format.", constant(s.cfg.Version))
-	m.Handle("events/names", "Event names SETEVENTS accepts (no events are sent).", constant(eventNames))
-	m.Handle("features/names", "Feature names USEFEATURE accepts.", constant(featureNames))
+	held := map[string]bool{}
+	for _, n := range m.Names() {
+		if !n.Prefix {
+			held[n.Key] = true
+		}
+	}
+	for _, k := range keys {
+		if held[k.key] {
+			return fmt.Errorf("%w: the Mux already answers %q", ErrConfig, k.key)
+		}
+	}
+	for _, k := range keys {
+		value := k.value
+		m.HandleFunc(k.key, k.doc, func(dst []byte, _ string) ([]byte, error) { return append(dst, value...), nil })
+	}
 	return nil
 }
 

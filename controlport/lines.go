@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+
+	"github.com/conninfo/conninfo/internal/torspace"
 )
 
 // MaxLineLength is tor's limit on one command, its CR LF included: a
@@ -120,15 +122,12 @@ func appendDoubling(dst, src []byte) []byte {
 	return append(dst, src...)
 }
 
-// isSpace is tor's TOR_ISSPACE: space, TAB, LF, VT, FF and CR.
-func isSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
-
 // splitCommand splits a line as tor does: the command word runs to the
 // first whitespace byte; the arguments start one byte after it. A NUL
 // byte ends both, as it ends a C string.
 func splitCommand(line []byte) (cmd, args string) {
 	i := 0
-	for i < len(line) && !isSpace(line[i]) {
+	for i < len(line) && !torspace.IsSpace(line[i]) {
 		i++
 	}
 	cmd = cutNUL(string(line[:i]))

@@ -163,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: cookie file: %w", ErrConfig, err)
 		}
 		if s.cookie, err = WriteCookieFile(abs); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		s.cookiePath = abs
 	}

@@ -2,10 +2,9 @@ package format
 
 import (
 	"encoding/binary"
-	"io"
+	"iter"
 	"math/bits"
 	"slices"
-	"sync"
 
 	"github.com/conninfo/conninfo/connstate"
 )
@@ -29,7 +28,7 @@ func AppendEntry(dst []byte, e *connstate.Entry) []byte {
 	b[n] = ' '
 	n = putUint(b, n+1, e.CircID)
 	b[n] = ' '
-	n = putFingerprint(b, n+1, &e.Fingerprint)
+	n += len(e.Fingerprint.AppendText(b[n+1:n+1])) + 1
 	b[n] = ' '
 	n++
 	if a := e.Remote.Addr(); a.Is4() || a.Is4In6() {
@@ -113,31 +112,6 @@ func decimalLen(v uint64) int {
 	return max(d, 1)
 }
 
-// putFingerprint writes the OR_ID field at b[n:], four bytes at a time.
-func putFingerprint(b []byte, n int, fp *connstate.Fingerprint) int {
-	if binary.LittleEndian.Uint64(fp[0:8])|binary.LittleEndian.Uint64(fp[8:16])|uint64(binary.LittleEndian.Uint32(fp[16:20])) == 0 {
-		b[n] = '0'
-		return n + 1
-	}
-	out := b[n : n+2*len(fp)]
-	for i := 0; i < len(fp); i += 4 {
-		binary.BigEndian.PutUint64(out[2*i:], hex8(binary.BigEndian.Uint32(fp[i:])))
-	}
-	return n + len(out)
-}
-
-// hex8 turns four bytes into eight upper-case hex digits, big-endian, with
-// no table: it spreads the nibbles one per byte, then adds '0', and 7 more
-// to those from 10 up, to reach 'A'.
-func hex8(u uint32) uint64 {
-	x := uint64(u)
-	x = (x | x<<16) & 0x0000FFFF0000FFFF
-	x = (x | x<<8) & 0x00FF00FF00FF00FF
-	x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
-	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
-	return x + 0x3030303030303030 + letters*7
-}
-
 // putIPv4 writes a dotted quad at b[n:].
 func putIPv4(b []byte, n int, ip [4]byte) int {
 	for i, octet := range ip {
@@ -211,45 +185,17 @@ func putHex16(b []byte, n int, v uint16) int {
 	return n + 1
 }
 
-// AppendAll appends the value of conn/all for entries to dst: their lines
-// in the given order, joined by "\n", with no trailing newline.
-func AppendAll(dst []byte, entries []connstate.Entry) []byte {
-	for i := range entries {
-		if i > 0 {
+// AppendAll appends the value of conn/all to dst: the line of each entry
+// that entries yields, in order, joined by "\n", with no trailing newline.
+// It is the one place that joins entry lines.
+func AppendAll(dst []byte, entries iter.Seq[*connstate.Entry]) []byte {
+	first := true
+	for e := range entries {
+		if !first {
 			dst = append(dst, '\n')
 		}
-		dst = AppendEntry(dst, &entries[i])
+		first = false
+		dst = AppendEntry(dst, e)
 	}
 	return dst
-}
-
-// chunk is how much WriteAll gathers before each write.
-const chunk = 32 << 10
-
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, chunk+maxLine+1); return &b }}
-
-// WriteAll writes the value of conn/all for entries to w, as [AppendAll]
-// would build it, in writes of about 32 KiB. It returns the bytes written
-// and the first write error.
-func WriteAll(w io.Writer, entries []connstate.Entry) (int64, error) {
-	bp := chunkPool.Get().(*[]byte)
-	defer chunkPool.Put(bp)
-	buf := (*bp)[:0]
-	var total int64
-	for i := range entries {
-		if i > 0 {
-			buf = append(buf, '\n')
-		}
-		buf = AppendEntry(buf, &entries[i])
-		if len(buf) >= chunk || i == len(entries)-1 {
-			n, err := w.Write(buf)
-			total += int64(n)
-			if err != nil {
-				return total, err
-			}
-			buf = buf[:0]
-		}
-	}
-	*bp = buf
-	return total, nil
 }

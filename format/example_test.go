@@ -3,7 +3,6 @@ package format_test
 import (
 	"fmt"
 	"net/netip"
-	"os"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/format"
@@ -34,16 +33,17 @@ func ExampleParse() {
 	// Output: 23 1041 IRt true 3072 42
 }
 
-func ExampleWriteAll() {
-	entries := []connstate.Entry{
-		{ConnID: 23, Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside}, Read: 4096, Written: 1024, Uptime: 42},
-		{ConnID: 23, CircID: 1041, Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside}, Read: 3072, Written: 1024, Uptime: 42},
-	}
-	if _, err := format.WriteAll(os.Stdout, entries); err != nil {
-		panic(err)
-	}
-	fmt.Println()
+// AppendAll takes what a registry's Entries yields: here, a circuit's leg
+// and the line of its connection. (Scrub them first: see package scrub.)
+func ExampleAppendAll() {
+	reg := connstate.NewRegistry()
+	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
+	circ, _ := reg.OpenCircuit(connstate.CircuitConfig{})
+	leg, _ := circ.BindInbound(c)
+	c.AddRead(4096)
+	leg.AddRead(3072)
+	fmt.Printf("%s\n", format.AppendAll(nil, reg.Entries()))
 	// Output:
-	// 23 0 0 0 0 IRt 4096 1024 42
-	// 23 1041 0 0 0 IRt 3072 1024 42
+	// 1 0 0 0 0 IRt 4096 0 0
+	// 1 1 0 0 0 IRt 3072 0 0
 }

@@ -2,36 +2,14 @@ package format
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"net/netip"
 	"strconv"
-	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
 )
 
 // The hand-made encoders agree with the standard library's.
-func TestHex8(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		u := rapid.Uint32().Draw(t, "u")
-		var got [8]byte
-		binary.BigEndian.PutUint64(got[:], hex8(u))
-		var in [4]byte
-		binary.BigEndian.PutUint32(in[:], u)
-		if want := strings.ToUpper(hex.EncodeToString(in[:])); string(got[:]) != want {
-			t.Fatalf("hex8(%#x) = %q, want %q", u, got, want)
-		}
-	})
-	for _, u := range []uint32{0, 0xffffffff, 0x09abcdef, 0x0a0b0c0d} {
-		var got [8]byte
-		binary.BigEndian.PutUint64(got[:], hex8(u))
-		if want := strings.ToUpper(strconv.FormatUint(uint64(u)|1<<32, 16)[1:]); string(got[:]) != want {
-			t.Errorf("hex8(%#x) = %q, want %q", u, got, want)
-		}
-	}
-}
-
 func TestPutUint(t *testing.T) {
 	check := func(v uint64) {
 		b := make([]byte, 24)

@@ -44,14 +44,10 @@ func Parse(line string) (connstate.Entry, error) {
 	if e.CircID, ok = decimal.ParseUint64(f[1]); !ok {
 		return bad(1, "want a canonical decimal number")
 	}
-	if f[2] != "0" && !isUpperHex40(f[2]) {
+	if e.Fingerprint, ok = parseORID(f[2]); !ok {
 		return bad(2, `want "0" or 40 upper-case hex digits`)
 	}
-	fp, err := connstate.ParseFingerprint(f[2])
-	if err != nil {
-		return bad(2, err.Error())
-	}
-	e.Fingerprint = fp
+	var err error
 	if e.Remote, err = parseAddrPort(f[3]); err != nil {
 		return bad(3, err.Error())
 	}
@@ -71,17 +67,36 @@ func Parse(line string) (connstate.Entry, error) {
 	return e, nil
 }
 
-func isUpperHex40(s string) bool {
-	if len(s) != 40 {
-		return false
+// parseORID reads the OR_ID field as the wire format spells it: "0", or 40
+// upper-case hex digits of a fingerprint that is not zero. Controllers'
+// spellings ('$', lower case) are connstate.ParseFingerprint's.
+func parseORID(s string) (connstate.Fingerprint, bool) {
+	var fp connstate.Fingerprint
+	if s == "0" {
+		return fp, true
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if (c < '0' || c > '9') && (c < 'A' || c > 'F') {
-			return false
+	if len(s) != 2*len(fp) {
+		return fp, false
+	}
+	for i := range fp {
+		hi, ok1 := upperHexDigit(s[2*i])
+		lo, ok2 := upperHexDigit(s[2*i+1])
+		if !ok1 || !ok2 {
+			return connstate.Fingerprint{}, false
 		}
+		fp[i] = hi<<4 | lo
 	}
-	return true
+	return fp, !fp.IsZero()
+}
+
+func upperHexDigit(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 func parseAddrPort(s string) (netip.AddrPort, error) {

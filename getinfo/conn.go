@@ -112,13 +112,13 @@ func (h *Conns) workers() int {
 func (h *Conns) appendAll(dst []byte) []byte {
 	ps, ok := h.Source.(PartitionedSource)
 	if !ok || h.workers() == 1 {
-		dst, _ = h.appendPart(dst, h.Source.Entries(), false)
+		dst, _ = h.appendPart(dst, h.Source.Entries())
 		return dst
 	}
 	parts, release := ps.EntryParts(h.workers())
 	defer release()
 	if len(parts) == 1 {
-		dst, _ = h.appendPart(dst, parts[0], false)
+		dst, _ = h.appendPart(dst, parts[0])
 		return dst
 	}
 	bp := h.spare.Swap(nil)
@@ -138,10 +138,10 @@ func (h *Conns) appendAll(dst []byte) []byte {
 			// A panic on a worker would end the process; carry it back to
 			// the caller's goroutine, where Mux.Answer makes it a 551.
 			defer func() { panics[i] = recover() }()
-			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], false)
+			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i])
 		})
 	}
-	dst, wrote := h.appendPart(dst, parts[0], false)
+	dst, wrote := h.appendPart(dst, parts[0])
 	wg.Wait()
 	for _, p := range panics {
 		if p != nil {
@@ -163,19 +163,19 @@ func (h *Conns) appendAll(dst []byte) []byte {
 	return dst
 }
 
-// appendPart formats entries, each scrubbed in place, joined by "\n"
-// (after a line already written if wrote is set), and reports whether any
-// line has been written.
-func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], wrote bool) ([]byte, bool) {
-	for e := range entries {
-		if wrote {
-			dst = append(dst, '\n')
+// appendPart formats entries, each scrubbed in place, joined by "\n", and
+// reports whether any line has been written.
+func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry]) ([]byte, bool) {
+	n := len(dst)
+	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
+		for e := range entries {
+			h.Policy.Scrub(e)
+			if !yield(e) {
+				return
+			}
 		}
-		wrote = true
-		h.Policy.Scrub(e)
-		dst = format.AppendEntry(dst, e)
-	}
-	return dst, wrote
+	})
+	return dst, len(dst) > n
 }
 
 // parseConnKey splits conn/<circ>/<conn> into its canonical decimal numbers.

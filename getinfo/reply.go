@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 )
 
@@ -113,16 +114,12 @@ func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
 		if rw.OnInternalError != nil {
 			rw.OnInternalError(e)
 		}
-		rw.out = appendLine(rw.out, "551 ", e.Text)
+		rw.out = appendStatus(rw.out, StatusInternal, true, e.Text)
 		return rw.flush(w)
 	}
 	if len(rw.unrec) > 0 {
 		for i, e := range rw.unrec {
-			sep := "552-"
-			if i == len(rw.unrec)-1 {
-				sep = "552 "
-			}
-			rw.out = appendLine(rw.out, sep, e.Text)
+			rw.out = appendStatus(rw.out, StatusUnrecognized, i == len(rw.unrec)-1, e.Text)
 		}
 		return rw.flush(w)
 	}
@@ -200,9 +197,28 @@ func (rw *ReplyWriter) earlier(keys []string, i int) int {
 	return -1
 }
 
-// appendLine adds one status line whose text is already safe to send.
-func appendLine(dst []byte, start, text string) []byte {
-	return append(append(append(dst, start...), text...), '\r', '\n')
+// AppendStatusReply appends a reply made of status lines with one code, as
+// tor sends several 552s, or the values of GETCONF: "<code>-<text>" for
+// every text but the last, then "<code> <text>", each line ending in CR
+// LF. The texts must be safe to send: escape whatever came from a
+// controller with [AppendEscapedKey]. No texts append nothing.
+func AppendStatusReply(dst []byte, code int, texts ...string) []byte {
+	for i, t := range texts {
+		dst = appendStatus(dst, code, i == len(texts)-1, t)
+	}
+	return dst
+}
+
+// appendStatus adds one status line whose text is already safe to send:
+// the end line of its reply if last.
+func appendStatus(dst []byte, code int, last bool, text string) []byte {
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	if last {
+		dst = append(dst, ' ')
+	} else {
+		dst = append(dst, '-')
+	}
+	return append(append(dst, text...), '\r', '\n')
 }
 
 // flush writes out what is encoded so far.

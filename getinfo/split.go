@@ -1,9 +1,10 @@
 package getinfo
 
-import "strings"
+import (
+	"strings"
 
-// isSpace is tor's TOR_ISSPACE: space, TAB, LF, VT, FF and CR.
-func isSpace(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+	"github.com/conninfo/conninfo/internal/torspace"
+)
 
 // SplitKeys splits the arguments of a GETINFO command into keys, as tor
 // does: on the space byte only, ignoring runs of spaces, and trimming other
@@ -19,20 +20,10 @@ func SplitKeys(args string) []string {
 func AppendSplitKeys(dst []string, args string) []string {
 	for args != "" {
 		key, rest, _ := strings.Cut(args, " ")
-		if key = trimSpace(key); key != "" {
+		if key = torspace.Trim(key); key != "" {
 			dst = append(dst, key)
 		}
 		args = rest
 	}
 	return dst
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && isSpace(s[0]) {
-		s = s[1:]
-	}
-	for len(s) > 0 && isSpace(s[len(s)-1]) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

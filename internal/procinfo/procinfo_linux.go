@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 	"time"
 )
 
@@ -69,12 +68,3 @@ func uptimeSeconds(up []byte) (time.Duration, error) {
 // OpenDescriptors counts the entries of /proc/self/fd, less the one the
 // count itself opens.
 func OpenDescriptors() (int, error) { return countDir("/proc/self/fd") }
-
-// DescriptorLimit returns the soft RLIMIT_NOFILE.
-func DescriptorLimit() (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, fmt.Errorf("procinfo: getrlimit: %w", err)
-	}
-	return uint64(rl.Cur), nil
-}
