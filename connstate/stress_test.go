@@ -18,9 +18,6 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
-	"github.com/conninfo/conninfo/format"
-	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/scrub"
 )
 
 // stressConn is a connection held by the stress test, with the bytes the
@@ -221,69 +218,101 @@ func TestStress(t *testing.T) {
 	if testing.Short() {
 		d = time.Second
 	}
-	reg, clk := newRegistry(t)
-	maxUptime := func() uint64 { return uint64(clk.Now().Sub(connstatetest.Epoch()) / time.Second) }
+	st := newStress(t)
+	st.adders(3)
+	st.churners(2)
+	st.clock()
+	st.snapshotReaders()
+	st.lookups()
+	st.totals(2)
 
-	// A base of lines large enough for EntryParts to make several parts.
-	const baseConns, baseCircs = 5000, 1000
-	pool := &stressPool{}
+	time.Sleep(d)
+	close(st.stop)
+	st.wg.Wait()
+	require.False(t, t.Failed())
+	t.Logf("%d snapshots checked, %d of them in several parts; %d connections opened", st.snapshots.Load(), st.multipart.Load(), len(st.pool.all))
+	assert.Positive(t, st.multipart.Load(), "EntryParts never split the snapshot")
+	st.checkEnd()
+}
+
+// stress is one run of TestStress: the registry, what the workers share,
+// and the workers' goroutines.
+type stress struct {
+	t         *testing.T
+	reg       *connstate.Registry
+	clk       *connstatetest.Clock
+	pool      *stressPool
+	tot       stressTotals
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	multipart atomic.Int64 // EntryParts calls that made two parts or more
+	snapshots atomic.Int64
+}
+
+// A base of lines large enough for EntryParts to make several parts.
+const stressBaseConns, stressBaseCircs = 5000, 1000
+
+func newStress(t *testing.T) *stress {
+	reg, clk := newRegistry(t)
+	st := &stress{t: t, reg: reg, clk: clk, pool: &stressPool{}, stop: make(chan struct{})}
 	setup := rand.New(rand.NewPCG(1, 1))
-	for range baseConns {
+	for range stressBaseConns {
 		cfg, relay, traffic := stressConfig(setup)
 		c, err := reg.Open(cfg)
 		require.NoError(t, err)
 		s := &stressConn{c: c, relay: relay, traffic: traffic}
-		pool.base = append(pool.base, s)
-		pool.all = append(pool.all, s)
+		st.pool.base = append(st.pool.base, s)
+		st.pool.all = append(st.pool.all, s)
 	}
-	for i := range baseCircs {
+	for i := range stressBaseCircs {
 		circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
 		require.NoError(t, err)
-		in, err := circ.BindInbound(pool.base[2*i].c)
+		in, err := circ.BindInbound(st.pool.base[2*i].c)
 		require.NoError(t, err)
-		out, err := circ.BindOutbound(pool.base[2*i+1].c)
+		out, err := circ.BindOutbound(st.pool.base[2*i+1].c)
 		require.NoError(t, err)
-		pool.legs = append(pool.legs, in, out)
+		st.pool.legs = append(st.pool.legs, in, out)
 	}
 	require.Greater(t, len(reg.AppendEntries(nil)), 2*connstate.MinPart)
+	return st
+}
 
-	var (
-		tot       stressTotals
-		stop      = make(chan struct{})
-		wg        sync.WaitGroup
-		multipart atomic.Int64 // EntryParts calls that made two parts or more
-		snapshots atomic.Int64
-	)
-	stopped := func() bool {
-		select {
-		case <-stop:
-			return true
-		default:
-			return false
-		}
+func (st *stress) maxUptime() uint64 {
+	return uint64(st.clk.Now().Sub(connstatetest.Epoch()) / time.Second)
+}
+
+func (st *stress) stopped() bool {
+	select {
+	case <-st.stop:
+		return true
+	default:
+		return false
 	}
-	// each runs f in a loop on its own goroutine until the end, or until
-	// it returns an error, reported once.
-	each := func(name string, seed uint64, f func(rng *rand.Rand) error) {
-		wg.Go(func() {
-			rng := rand.New(rand.NewPCG(seed, 2))
-			for !stopped() {
-				if err := f(rng); err != nil {
-					t.Errorf("%s: %v", name, err)
-					return
-				}
+}
+
+// each runs f in a loop on its own goroutine until the end, or until it
+// returns an error, reported once.
+func (st *stress) each(name string, seed uint64, f func(rng *rand.Rand) error) {
+	st.wg.Go(func() {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		for !st.stopped() {
+			if err := f(rng); err != nil {
+				st.t.Errorf("%s: %v", name, err)
+				return
 			}
-		})
-	}
+		}
+	})
+}
 
-	// Adders: bytes on held connections and legs, a batch at a time.
-	for i := range 3 {
-		each("adder", uint64(10+i), func(rng *rand.Rand) error {
-			conns, legs := pool.sample(rng, 16)
+// adders count bytes on held connections and legs, a batch at a time.
+func (st *stress) adders(n int) {
+	for i := range n {
+		st.each("adder", uint64(10+i), func(rng *rand.Rand) error {
+			conns, legs := st.pool.sample(rng, 16)
 			defer runtime.Gosched()
 			for range 16 {
 				for _, s := range conns {
-					s.add(&tot, uint64(rng.IntN(1500)), uint64(rng.IntN(1500)))
+					s.add(&st.tot, uint64(rng.IntN(1500)), uint64(rng.IntN(1500)))
 				}
 				for _, l := range legs {
 					l.AddRead(uint64(rng.IntN(512)))
@@ -293,10 +322,14 @@ func TestStress(t *testing.T) {
 			return nil
 		})
 	}
+}
 
-	// Churners: open and close connections and circuits, bind legs, change flags.
-	for i := range 2 {
-		each("churner", uint64(20+i), func(rng *rand.Rand) error {
+// churners open and close connections and circuits, bind legs, and change
+// flags.
+func (st *stress) churners(n int) {
+	reg, pool := st.reg, st.pool
+	for i := range n {
+		st.each("churner", uint64(20+i), func(rng *rand.Rand) error {
 			switch op := rng.IntN(12); {
 			case op < 3:
 				pool.mu.Lock()
@@ -371,43 +404,51 @@ func TestStress(t *testing.T) {
 		})
 	}
 
-	// The clock moves on.
-	each("clock", 30, func(rng *rand.Rand) error {
-		clk.Advance(time.Duration(rng.IntN(100)) * time.Millisecond)
+}
+
+// clock moves the fake clock on.
+func (st *stress) clock() {
+	st.each("clock", 30, func(rng *rand.Rand) error {
+		st.clk.Advance(time.Duration(rng.IntN(100)) * time.Millisecond)
 		time.Sleep(time.Millisecond)
 		return nil
 	})
+}
 
-	// Readers: conn/all through every snapshot path, each checking its own
-	// sequence of snapshots.
-	snapshotReader := func(name string, seed uint64, take func(rng *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error)) {
-		prev, cur := map[stressKey][2]uint64{}, map[stressKey][2]uint64{}
-		var buf []connstate.Entry
-		each(name, seed, func(rng *rand.Rand) error {
-			var err error
-			buf, err = take(rng, buf[:0])
-			if err != nil {
-				return err
-			}
-			if err := stressCheckSnapshot(buf, prev, cur, maxUptime()); err != nil {
-				return err
-			}
-			prev, cur = cur, prev
-			snapshots.Add(1)
-			return nil
-		})
-	}
-	snapshotReader("Entries", 40, func(_ *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
+// snapshotReader takes snapshots in a loop with take, each checked against
+// the same goroutine's previous one.
+func (st *stress) snapshotReader(name string, seed uint64, take func(rng *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error)) {
+	prev, cur := map[stressKey][2]uint64{}, map[stressKey][2]uint64{}
+	var buf []connstate.Entry
+	st.each(name, seed, func(rng *rand.Rand) error {
+		var err error
+		buf, err = take(rng, buf[:0])
+		if err != nil {
+			return err
+		}
+		if err := stressCheckSnapshot(buf, prev, cur, st.maxUptime()); err != nil {
+			return err
+		}
+		prev, cur = cur, prev
+		st.snapshots.Add(1)
+		return nil
+	})
+}
+
+// snapshotReaders read conn/all's entries through every snapshot path.
+func (st *stress) snapshotReaders() {
+	reg := st.reg
+	st.snapshotReader("Entries", 40, func(_ *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
 		for e := range reg.Entries() {
 			buf = append(buf, *e)
 		}
 		return buf, nil
 	})
-	snapshotReader("AppendEntries", 41, func(_ *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
+	st.snapshotReader("AppendEntries", 41, func(_ *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
 		return reg.AppendEntries(buf), nil
 	})
 	for i := range 2 {
-		snapshotReader("EntryParts", uint64(42+i), func(rng *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
+		st.snapshotReader("EntryParts", uint64(42+i), func(rng *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
 			n := 1 + rng.IntN(8)
 			if rng.IntN(8) == 0 {
 				// A part may be left early, ranged twice, or never: the
@@ -428,7 +469,7 @@ func TestStress(t *testing.T) {
 				return nil, fmt.Errorf("EntryParts(%d) made %d parts", n, len(parts))
 			}
 			if len(parts) > 1 {
-				multipart.Add(1)
+				st.multipart.Add(1)
 			}
 			got := make([][]connstate.Entry, len(parts))
 			var pwg sync.WaitGroup
@@ -442,32 +483,20 @@ func TestStress(t *testing.T) {
 			return buf, nil
 		})
 	}
-	// conn/all as a controller gets it, formatted in parallel parts, by
-	// one handler on two goroutines at once.
-	h := &getinfo.Conns{Source: reg, Policy: scrub.Unscrubbed(), Workers: 4}
-	for i := range 2 {
-		var v []byte
-		snapshotReader("getinfo conn/all", uint64(44+i), func(_ *rand.Rand, buf []connstate.Entry) ([]connstate.Entry, error) {
-			var err error
-			v, err = h.AppendInfo(v[:0], getinfo.ConnAllKey)
-			if err != nil {
-				return nil, err
-			}
-			entries, err := format.ParseAll(string(v))
-			return append(buf, entries...), err
-		})
-	}
+}
 
-	// Single lookups: a found line is at least what was added before it,
-	// and never goes back; a missing one belongs to a closed connection or
-	// circuit.
-	lookups := map[stressKey][2]uint64{}
-	each("LookupEntry", 50, func(rng *rand.Rand) error {
+// lookups check single lines: a found line is at least what was added
+// before it, and never goes back; a missing one belongs to a closed
+// connection or circuit.
+func (st *stress) lookups() {
+	reg, pool := st.reg, st.pool
+	seen := map[stressKey][2]uint64{}
+	st.each("LookupEntry", 50, func(rng *rand.Rand) error {
 		conns, legs := pool.sample(rng, 8)
 		for _, s := range conns {
 			read, written := s.read.Load(), s.written.Load()
 			e, ok := reg.LookupEntry(0, s.c.ID())
-			if err := stressCheckLookup(lookups, e, ok, 0, s.c.ID(), read, written, s.c.Closed()); err != nil {
+			if err := stressCheckLookup(seen, e, ok, 0, s.c.ID(), read, written, s.c.Closed()); err != nil {
 				return err
 			}
 		}
@@ -475,20 +504,24 @@ func TestStress(t *testing.T) {
 			read, written := l.Read(), l.Written()
 			e, ok := reg.LookupEntry(l.Circuit().ID(), l.Conn().ID())
 			gone := l.Circuit().Closed() || l.Conn().Closed()
-			if err := stressCheckLookup(lookups, e, ok, l.Circuit().ID(), l.Conn().ID(), read, written, gone); err != nil {
+			if err := stressCheckLookup(seen, e, ok, l.Circuit().ID(), l.Conn().ID(), read, written, gone); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 
-	// Totals never go down, and hold at least every byte counted before;
-	// two walks at once, so that closes meet more than one.
-	for i := range 2 {
+}
+
+// totals checks, on n goroutines at once, that Totals never goes down and
+// holds at least every byte counted before; with several, closes meet more
+// than one walk.
+func (st *stress) totals(n int) {
+	for i := range n {
 		var lastTotals connstate.Totals
-		each("Totals", uint64(60+i), func(_ *rand.Rand) error {
-			counted := tot.load()
-			got := reg.Totals()
+		st.each("Totals", uint64(60+i), func(_ *rand.Rand) error {
+			counted := st.tot.load()
+			got := st.reg.Totals()
 			for _, f := range []struct {
 				name               string
 				got, counted, last uint64
@@ -508,13 +541,13 @@ func TestStress(t *testing.T) {
 		})
 	}
 
-	time.Sleep(d)
-	close(stop)
-	wg.Wait()
-	require.False(t, t.Failed())
-	t.Logf("%d snapshots checked, %d of them in several parts; %d connections opened", snapshots.Load(), multipart.Load(), len(pool.all))
-	assert.Positive(t, multipart.Load(), "EntryParts never split the snapshot")
+}
 
+// checkEnd checks the registry once every worker has stopped: the totals
+// hold exactly the bytes added while each connection was open, open
+// connections show exactly their bytes, and closed ones do not show.
+func (st *stress) checkEnd() {
+	t, reg, pool := st.t, st.reg, st.pool
 	// The totals hold exactly the bytes added while each connection was open.
 	var want connstate.Totals
 	openConns := 0
@@ -532,15 +565,15 @@ func TestStress(t *testing.T) {
 		}
 	}
 	assert.Equal(t, want, reg.Totals())
-	assert.Equal(t, tot.load(), want)
+	assert.Equal(t, st.tot.load(), want)
 
 	// Open connections show exactly the bytes added; closed ones do not show.
 	conns, circs := reg.Counts()
 	assert.Equal(t, openConns, conns)
-	assert.Equal(t, len(pool.circs)+baseCircs, circs)
+	assert.Equal(t, len(pool.circs)+stressBaseCircs, circs)
 	byID := map[uint64]connstate.Entry{}
 	final := reg.AppendEntries(nil)
-	require.NoError(t, stressCheckSnapshot(final, nil, map[stressKey][2]uint64{}, maxUptime()))
+	require.NoError(t, stressCheckSnapshot(final, nil, map[stressKey][2]uint64{}, st.maxUptime()))
 	for _, e := range final {
 		if e.CircID == 0 {
 			byID[e.ConnID] = e

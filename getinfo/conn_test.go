@@ -7,15 +7,19 @@ import (
 	"iter"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
+	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/golden"
 	"github.com/conninfo/conninfo/internal/oracle"
@@ -334,4 +338,76 @@ func TestWorkerPanicIsA551(t *testing.T) {
 	(&getinfo.Conns{Source: panickySource{reg}, Workers: 2}).Register(m)
 	_, err = m.Answer(nil, "conn/all")
 	assert.ErrorIs(t, err, getinfo.ErrInternal)
+}
+
+// conn/all formatted in parallel parts, by one Conns on two goroutines at
+// once, while connections, circuits and legs come and go: every answer
+// parses, is sorted by (CircID, ConnID) without a duplicate, and shows a
+// leg only beside its connection's own line.
+func TestConnAllDuringChurn(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	reg, _, err := connstatetest.BusyRelay(4, 1000).Build()
+	require.NoError(t, err)
+	require.Greater(t, len(reg.AppendEntries(nil)), 2*connstate.MinPart, "enough lines for parts")
+	h := &getinfo.Conns{Source: reg, Policy: scrub.Unscrubbed(), Workers: 4}
+	stop := make(chan struct{})
+	var churn, readers sync.WaitGroup
+	churn.Go(func() {
+		cfg := connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside}
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			c, err := reg.Open(cfg)
+			if !assert.NoError(t, err) {
+				return
+			}
+			circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
+			if !assert.NoError(t, err) {
+				return
+			}
+			_, err = circ.BindInbound(c)
+			assert.NoError(t, err)
+			if i%2 == 0 {
+				assert.NoError(t, c.Close())
+			} else {
+				assert.NoError(t, circ.Close())
+			}
+			runtime.Gosched()
+		}
+	})
+	for range 2 {
+		readers.Go(func() {
+			var v []byte
+			for range 5 {
+				var err error
+				if v, err = h.AppendInfo(v[:0], getinfo.ConnAllKey); !assert.NoError(t, err) {
+					return
+				}
+				entries, err := format.ParseAll(string(v))
+				if !assert.NoError(t, err) {
+					return
+				}
+				own := map[uint64]bool{}
+				for i, e := range entries {
+					if i > 0 {
+						p := entries[i-1]
+						if !assert.True(t, p.CircID < e.CircID || p.CircID == e.CircID && p.ConnID < e.ConnID, "line %d/%d after %d/%d", e.CircID, e.ConnID, p.CircID, p.ConnID) {
+							return
+						}
+					}
+					if e.CircID == 0 {
+						own[e.ConnID] = true
+					} else if !assert.True(t, own[e.ConnID], "leg %d/%d without its connection's line", e.CircID, e.ConnID) {
+						return
+					}
+				}
+			}
+		})
+	}
+	readers.Wait()
+	close(stop)
+	churn.Wait()
 }

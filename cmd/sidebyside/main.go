@@ -207,7 +207,7 @@ func dialRaw(addr string) (*rawClient, error) {
 	if _, err := io.WriteString(c, "AUTHENTICATE\r\n"); err != nil {
 		return nil, err
 	}
-	if _, err := rc.readUntil([]byte("250 OK\r\n")); err != nil {
+	if _, err := rc.readUntil([]byte("250 OK\r\n"), nil); err != nil {
 		return nil, err
 	}
 	return rc, nil
@@ -215,8 +215,9 @@ func dialRaw(addr string) (*rawClient, error) {
 
 func (rc *rawClient) Close() error { return rc.c.Close() }
 
-// readUntil reads until the bytes read end with end, and returns how many.
-func (rc *rawClient) readUntil(end []byte) (int, error) {
+// readUntil reads until the bytes read end with end, and returns how many;
+// keep, if not nil, gets them all.
+func (rc *rawClient) readUntil(end []byte, keep *bytes.Buffer) (int, error) {
 	var tail []byte
 	total := 0
 	rc.c.SetReadDeadline(time.Now().Add(time.Minute))
@@ -226,6 +227,9 @@ func (rc *rawClient) readUntil(end []byte) (int, error) {
 			return total, err
 		}
 		total += n
+		if keep != nil {
+			keep.Write(rc.buf[:n])
+		}
 		// Keep only the last len(end) bytes seen: the reply is not decoded.
 		tail = append(tail, rc.buf[max(0, n-len(end)):n]...)
 		tail = tail[max(0, len(tail)-len(end)):]
@@ -241,7 +245,7 @@ func (rc *rawClient) connAll() (time.Duration, int, error) {
 	if _, err := io.WriteString(rc.c, "GETINFO conn/all\r\n"); err != nil {
 		return 0, 0, err
 	}
-	n, err := rc.readUntil([]byte("\r\n250 OK\r\n"))
+	n, err := rc.readUntil([]byte("\r\n250 OK\r\n"), nil)
 	return time.Since(t0), n, err
 }
 
@@ -252,17 +256,12 @@ func waitFull(rc *rawClient, conns int) (int, error) {
 	deadline := time.Now().Add(3 * time.Minute)
 	last := 0
 	for time.Now().Before(deadline) {
-		rc.c.SetReadDeadline(time.Now().Add(time.Minute))
 		if _, err := io.WriteString(rc.c, "GETINFO conn/all\r\n"); err != nil {
 			return 0, err
 		}
 		var reply bytes.Buffer
-		for !bytes.HasSuffix(reply.Bytes(), []byte("\r\n250 OK\r\n")) {
-			n, err := rc.c.Read(rc.buf)
-			if err != nil {
-				return 0, err
-			}
-			reply.Write(rc.buf[:n])
+		if _, err := rc.readUntil([]byte("\r\n250 OK\r\n"), &reply); err != nil {
+			return 0, err
 		}
 		lines := strings.Split(reply.String(), "\r\n")
 		open := 0

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"strings"
@@ -29,9 +30,11 @@ func TestReadUntilAcrossReads(t *testing.T) {
 			io.WriteString(server, reply[i:min(i+5, len(reply))])
 		}
 	}()
-	n, err := rc.readUntil([]byte("\r\n250 OK\r\n"))
+	var kept bytes.Buffer
+	n, err := rc.readUntil([]byte("\r\n250 OK\r\n"), &kept)
 	require.NoError(t, err)
 	assert.Equal(t, len(reply), n)
+	assert.Equal(t, reply, kept.String())
 }
 
 func TestControlAddr(t *testing.T) {
