@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,59 +145,6 @@ func run(t *testing.T, name string, args ...string) string {
 	out, err := exec.Command(name, args...).Output()
 	require.NoError(t, err, "%s %v", name, args)
 	return strings.TrimSpace(string(out))
-}
-
-// TestProcessKeysMatchTheOS compares each process key with what the
-// operating system's own tools report about this process.
-func TestProcessKeysMatchTheOS(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("compares with /proc, ps and prlimit, which this test expects on Linux")
-	}
-	p := &getinfo.Process{}
-	m := getinfo.NewMux()
-	p.Register(m)
-	pid := strconv.Itoa(os.Getpid())
-
-	assert.Equal(t, pid, answer(t, m, "process/pid"))
-	assert.Equal(t, run(t, "id", "-u"), answer(t, m, "process/uid"))
-	assert.Equal(t, run(t, "id", "-un"), answer(t, m, "process/user"))
-
-	soft := run(t, "prlimit", "--pid", pid, "--nofile", "--output", "SOFT", "--noheadings")
-	assert.Equal(t, soft, answer(t, m, "info/descriptor-limit"))
-	n, err := strconv.ParseUint(soft, 10, 64)
-	require.NoError(t, err)
-	assert.Equal(t, strconv.FormatUint(n-32, 10), answer(t, m, "process/descriptor-limit"), "tor's meaning: less 32 reserved")
-
-	// The count changes by what we open, and agrees with a listing made by another process.
-	base, err := strconv.Atoi(answer(t, m, "info/descriptor-used"))
-	require.NoError(t, err)
-	var files []*os.File
-	for range 25 {
-		f, err := os.Open(os.DevNull)
-		require.NoError(t, err)
-		files = append(files, f)
-	}
-	used := answer(t, m, "process/descriptors-used")
-	assert.Equal(t, strconv.Itoa(base+25), used)
-	// ls, run by another process, sees ours too, plus what os/exec holds
-	// open while the child runs: its stdin (/dev/null), the read end of its
-	// stdout pipe and a pidfd.
-	listed := len(strings.Fields(run(t, "ls", "/proc/"+pid+"/fd")))
-	n25, err := strconv.Atoi(used)
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, listed, n25, "ls of /proc/PID/fd from a child process")
-	assert.LessOrEqual(t, listed, n25+3, "ls of /proc/PID/fd from a child process")
-	for _, f := range files {
-		require.NoError(t, f.Close())
-	}
-	assert.Equal(t, strconv.Itoa(base), answer(t, m, "info/descriptor-used"))
-
-	// Uptime counts from the process's start, not from Register: ps agrees within a second or two.
-	etimes, err := strconv.Atoi(run(t, "ps", "-o", "etimes=", "-p", pid))
-	require.NoError(t, err)
-	up, err := strconv.Atoi(answer(t, m, "uptime"))
-	require.NoError(t, err)
-	assert.InDelta(t, etimes, up, 2, "ps says %d s, uptime %d s", etimes, up)
 }
 
 func TestProcessUser(t *testing.T) {

@@ -1,0 +1,92 @@
+package getinfo_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/conninfo/conninfo/getinfo"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestProcessKeysMatchTheOS compares each process key with what the
+// operating system's own tools report about this process.
+func TestProcessKeysMatchTheOS(t *testing.T) {
+	p := &getinfo.Process{}
+	m := getinfo.NewMux()
+	p.Register(m)
+	pid := strconv.Itoa(os.Getpid())
+
+	assert.Equal(t, pid, answer(t, m, "process/pid"))
+	assert.Equal(t, run(t, "id", "-u"), answer(t, m, "process/uid"))
+	assert.Equal(t, run(t, "id", "-un"), answer(t, m, "process/user"))
+
+	soft := run(t, "prlimit", "--pid", pid, "--nofile", "--output", "SOFT", "--noheadings")
+	assert.Equal(t, soft, answer(t, m, "info/descriptor-limit"))
+	n, err := strconv.ParseUint(soft, 10, 64)
+	require.NoError(t, err)
+	assert.Equal(t, strconv.FormatUint(n-32, 10), answer(t, m, "process/descriptor-limit"), "tor's meaning: less 32 reserved")
+
+	// The count changes by what we open, and agrees exactly with a listing
+	// made by another process.
+	base, err := strconv.Atoi(answer(t, m, "info/descriptor-used"))
+	require.NoError(t, err)
+	var files []*os.File
+	for range 25 {
+		f, err := os.Open(os.DevNull)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	assert.Equal(t, strconv.Itoa(base+25), answer(t, m, "process/descriptors-used"))
+	used, listed := listedByAnotherProcess(t, m)
+	assert.Equal(t, used, listed, "descriptors-used against ls of /proc/PID/fd from a child process")
+	for _, f := range files {
+		require.NoError(t, f.Close())
+	}
+	assert.Equal(t, strconv.Itoa(base), answer(t, m, "info/descriptor-used"))
+
+	// Uptime counts from the process's start, not from Register: ps agrees within a second or two.
+	etimes, err := strconv.Atoi(run(t, "ps", "-o", "etimes=", "-p", pid))
+	require.NoError(t, err)
+	up, err := strconv.Atoi(answer(t, m, "uptime"))
+	require.NoError(t, err)
+	assert.InDelta(t, etimes, up, 2, "ps says %d s, uptime %d s", etimes, up)
+}
+
+// listedByAnotherProcess returns descriptors-used and, at the same moment,
+// how many entries ls finds in /proc/PID/fd, run by a child shell. The two
+// are equal by construction: the child's stdout is a file opened first,
+// os/exec's own descriptors for starting it (stdin, stderr, the status
+// pipe) are closed once Start returns, and only then is the count taken
+// and the child told, by SIGUSR1, to list; the pidfd that os/exec keeps
+// while the child runs is open for both.
+func listedByAnotherProcess(t *testing.T, m *getinfo.Mux) (used, listed int) {
+	t.Helper()
+	out, err := os.Create(filepath.Join(t.TempDir(), "ls"))
+	require.NoError(t, err)
+	defer out.Close()
+	script := `trap 'ls /proc/` + strconv.Itoa(os.Getpid()) + `/fd; exit 0' USR1; echo ready; while :; do sleep 1 & wait $!; done`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Stdout = out
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	require.Eventually(t, func() bool {
+		b, err := os.ReadFile(out.Name())
+		return err == nil && string(b) == "ready\n"
+	}, 10*time.Second, 5*time.Millisecond, "the child shell never got ready")
+	used, err = strconv.Atoi(answer(t, m, "process/descriptors-used"))
+	require.NoError(t, err)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGUSR1))
+	require.NoError(t, cmd.Wait())
+	b, err := os.ReadFile(out.Name())
+	require.NoError(t, err)
+	names := strings.Fields(strings.TrimPrefix(string(b), "ready\n"))
+	require.NotEmpty(t, names, "ls printed nothing")
+	return used, len(names)
+}
