@@ -1,12 +1,12 @@
 module github.com/conninfo/conninfo
 
-go 1.26.0
+go 1.25.0
 
 require (
 	github.com/cretz/bine v0.2.0
 	github.com/stretchr/testify v1.12.1
 	go.uber.org/goleak v1.3.0
-	golang.org/x/sys v0.50.0
+	golang.org/x/sys v0.47.0
 	pgregory.net/rapid v1.3.0
 )
 

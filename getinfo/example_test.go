@@ -1,11 +1,14 @@
 package getinfo_test
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
+	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -93,4 +96,53 @@ func ExampleMux_Answer() {
 	//   unrecognized: false internal: true cause kept: true
 	// nosuchkey: 552 Unrecognized key "nosuchkey"
 	//   unrecognized: true internal: false cause kept: false
+}
+
+// A host's own dispatcher keeps a ReplyWriter per controller connection,
+// so that its buffers serve every reply: here, the commands come from a
+// string and the replies go to standard output.
+func ExampleReplyWriter() {
+	reg := connstate.NewRegistry()
+	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
+	c.AddRead(5000)
+	mux := getinfo.NewMux()
+	(&getinfo.Conns{Source: reg}).Register(mux)
+	mux.HandleFunc("version", "The current version of Tor.", func(dst []byte, _ string) ([]byte, error) {
+		return append(dst, "0.4.9.11"...), nil
+	})
+
+	var replies getinfo.ReplyWriter // one per connection
+	out := crlfVisible{os.Stdout}
+	commands := bufio.NewScanner(strings.NewReader("GETINFO version conn/all\r\nGETINFO nosuchkey\r\nSIGNAL NEWNYM\r\n"))
+	for commands.Scan() {
+		cmd, args, _ := strings.Cut(strings.TrimSuffix(commands.Text(), "\r"), " ")
+		switch cmd {
+		case "GETINFO":
+			if err := replies.Write(out, mux, getinfo.SplitKeys(args)); err != nil {
+				return // the controller is gone
+			}
+		default:
+			out.Write(getinfo.AppendStatusReply(nil, 510, `Unrecognized command "`+cmd+`"`))
+		}
+	}
+	// Output:
+	// 250-version=0.4.9.11\r\n
+	// 250-conn/all=1 0 0 0 0 IRt 5120 0 0\r\n
+	// 250 OK\r\n
+	// 552 Unrecognized key "nosuchkey"\r\n
+	// 510 Unrecognized command "SIGNAL"\r\n
+}
+
+// A reply of several status lines with one code, as GETCONF sends.
+func ExampleAppendStatusReply() {
+	fmt.Printf("%q\n", getinfo.AppendStatusReply(nil, 250, "SocksPort=0", "ControlPort=9051"))
+	// Output: "250-SocksPort=0\r\n250 ControlPort=9051\r\n"
+}
+
+// crlfVisible shows each CR LF as a visible \r\n at the end of its line.
+type crlfVisible struct{ w io.Writer }
+
+func (c crlfVisible) Write(p []byte) (int, error) {
+	_, err := io.WriteString(c.w, strings.ReplaceAll(string(p), "\r\n", `\r\n`+"\n"))
+	return len(p), err
 }
