@@ -232,26 +232,6 @@ func pointers(entries []connstate.Entry) iter.Seq[*connstate.Entry] {
 	}
 }
 
-type countingWriter struct {
-	w      *bytes.Buffer
-	writes int
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) { c.writes++; return c.w.Write(p) }
-
-type failWriter struct {
-	after int
-	err   error
-}
-
-func (f *failWriter) Write(p []byte) (int, error) {
-	if f.after == 0 {
-		return 0, f.err
-	}
-	f.after--
-	return len(p), nil
-}
-
 func FuzzParse(f *testing.F) {
 	for _, tt := range encodeTests {
 		f.Add(tt.line)

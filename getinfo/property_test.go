@@ -460,22 +460,6 @@ func propValue(t *rapid.T, l replyLine, key string) string {
 	return l.text[len(key)+1:]
 }
 
-func (m *propModel) byID(id uint64) *propConn {
-	i, ok := slices.BinarySearchFunc(m.conns, id, func(c *propConn, id uint64) int {
-		switch {
-		case c.id < id:
-			return -1
-		case c.id > id:
-			return 1
-		}
-		return 0
-	})
-	if !ok {
-		return nil
-	}
-	return m.conns[i]
-}
-
 // check compares the registry and every reply with the model.
 func (m *propModel) check(t *rapid.T) {
 	want := m.entries()

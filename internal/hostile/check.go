@@ -1,7 +1,6 @@
 package hostile
 
 import (
-	"fmt"
 	"net/netip"
 	"os"
 	"testing"
@@ -50,14 +49,6 @@ func requireLoopback(t testing.TB, addr string) {
 	ap, err := netip.ParseAddrPort(addr)
 	require.NoError(t, err, "address %q", addr)
 	require.True(t, ap.Addr().IsLoopback(), "address %q is not a loopback one", addr)
-}
-
-// abbrev shortens s for messages.
-func abbrev(s string) string {
-	if len(s) > 80 {
-		return fmt.Sprintf("%s... (%d bytes)", s[:60], len(s))
-	}
-	return s
 }
 
 // sub runs f as a subtest of t when t can have them, and inline otherwise.
