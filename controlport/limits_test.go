@@ -61,7 +61,9 @@ func TestLongLineWaitsForLF(t *testing.T) {
 }
 
 // An over-long line is discarded as it arrives: what the server allocates
-// for a 16 MiB line is no more than for a line just over the limit.
+// for a 16 MiB line is no more than for a line just over the limit. The
+// process's allocations are counted, so whatever else runs adds to them:
+// each size is measured three times, and the least is kept.
 func TestHugeLineMemory(t *testing.T) {
 	s := cookieServer(t)
 	chunk := strings.Repeat("x", 64<<10)
@@ -83,8 +85,11 @@ func TestHugeLineMemory(t *testing.T) {
 		runtime.ReadMemStats(&after)
 		return after.TotalAlloc - before.TotalAlloc
 	}
-	small := allocated(controlport.MaxLineLength + len(chunk))
-	huge := allocated(16 << 20)
+	least := func(size int) uint64 {
+		return min(allocated(size), allocated(size), allocated(size))
+	}
+	small := least(controlport.MaxLineLength + len(chunk))
+	huge := least(16 << 20)
 	t.Logf("allocated for a %d-byte line: %d bytes; for a 16 MiB line: %d bytes", controlport.MaxLineLength+len(chunk), small, huge)
 	assert.Less(t, huge, small+(1<<20), "memory must not grow with the line")
 }

@@ -59,10 +59,12 @@ type Config struct {
 	// authenticated yet (default [DefaultMaxUnauthenticated]), apart from
 	// MaxControllers, so that they never take an authenticated
 	// controller's place. When they are this many, a newcomer takes the
-	// place of the one that has made the least progress: first those that
-	// have sent no complete line, the oldest of them first; then the one
-	// whose last line is the oldest. A slow controller that keeps
-	// progressing thus outlasts any number of silent connections.
+	// place of the one that has made the least progress: one whose peer
+	// has hung up; else one that has sent nothing in its first 50 ms, the
+	// oldest first; only when none is silent, the one whose last line is
+	// the oldest. Until one may give way the server stops accepting, and
+	// newcomers wait in the kernel's accept queue. A slow controller that
+	// speaks on connecting thus outlasts any number of silent connections.
 	MaxUnauthenticated int
 	// AuthTimeout bounds the time from connecting to authenticating
 	// (default [DefaultAuthTimeout]); then the connection is closed.

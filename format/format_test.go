@@ -36,7 +36,7 @@ func flags(s string) connstate.Flags {
 	return f
 }
 
-// The lines of DESIGN.md's example, and the address forms.
+// The lines of README.md's example, and the address forms.
 var encodeTests = []struct {
 	name string
 	e    connstate.Entry
