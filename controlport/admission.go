@@ -89,54 +89,83 @@ func (s *Server) count(authed bool) int {
 }
 
 // giveWay chooses the unauthenticated connection to close for a newcomer,
-// at now: one whose peer has already hung up; else a silent one (no
-// complete line, nothing waiting unread) that has had silentGrace to
-// speak, the oldest first. Only when none is silent does a progressing one
-// give way: the one whose last line is the oldest, once it is silentGrace
-// old. With none yet, it returns how long until one may be. The caller
-// holds s.mu.
+// at now, in this order:
+//
+//  1. one whose peer has hung up, at once;
+//  2. a silent one, which has sent nothing and waits for its peer with
+//     nothing unread in the kernel, once it has had silentGrace to speak,
+//     the oldest first;
+//  3. one that has sent bytes but no complete line, once silentGrace has
+//     passed since its last byte, the longest idle first;
+//  4. one that has sent lines, once silentGrace has passed since its last
+//     line, the longest idle first.
+//
+// A later class gives way only when no connection of an earlier one
+// remains, however young: a controller that spoke is never closed for a
+// silent newcomer while silent ones are held. With none eligible yet, it
+// returns how long until one may be. The caller holds s.mu.
 func (s *Server) giveWay(now int64) (victim *conn, wait time.Duration) {
-	var silent, progressing []*conn
+	var silent, partial, progressing []*conn
 	for c := range s.conns {
 		switch {
 		case c.authed.Load():
 		case c.lastLine.Load() != 0:
 			progressing = append(progressing, c)
+		case c.heard.Load() != 0:
+			partial = append(partial, c)
 		default:
 			silent = append(silent, c)
 		}
 	}
-	slices.SortFunc(silent, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
-	slices.SortFunc(progressing, func(a, b *conn) int { return cmp.Compare(a.lastLine.Load(), b.lastLine.Load()) })
-
+	for _, class := range [][]*conn{silent, partial} {
+		for _, c := range class {
+			if peek(c.nc) == peerClosed {
+				return c, 0
+			}
+		}
+	}
 	grace := int64(silentGrace)
-	next := grace // the soonest a connection turns eligible, from now
+	next := grace // the soonest a connection may turn eligible, from now
+	eligible := func(since int64) bool {
+		idle := now - since
+		next = min(next, max(grace-idle, 0))
+		return idle >= grace
+	}
+	waitFor := func() time.Duration { return time.Duration(max(next, int64(time.Millisecond))) }
+
+	slices.SortFunc(silent, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
 	for _, c := range silent {
-		switch peek(c.nc) {
-		case peerClosed:
-			return c, 0
-		case bytesWaiting:
-			continue // it is speaking, only not yet served
+		// Its goroutine busy, or bytes waiting: it may be speaking, only
+		// not yet heard. Looked at again on the next try.
+		if !c.reading.Load() || peek(c.nc) == bytesWaiting {
+			next = min(next, int64(time.Millisecond))
+			continue
 		}
-		age := now - c.arrived
-		if age >= grace {
+		if eligible(c.arrived) {
 			return c, 0
 		}
-		next = min(next, grace-age)
 	}
 	if len(silent) > 0 {
-		// A progressing connection never gives way while a silent one
-		// could, once it has had its grace.
-		return nil, time.Duration(max(next, int64(time.Millisecond)))
+		return nil, waitFor()
 	}
-	for _, c := range progressing {
-		idle := now - c.lastLine.Load()
-		if idle >= grace {
-			return c, 0
+	for _, class := range []struct {
+		conns []*conn
+		since func(*conn) int64
+	}{
+		{partial, func(c *conn) int64 { return c.heard.Load() }},
+		{progressing, func(c *conn) int64 { return c.lastLine.Load() }},
+	} {
+		slices.SortFunc(class.conns, func(a, b *conn) int { return cmp.Compare(class.since(a), class.since(b)) })
+		for _, c := range class.conns {
+			if eligible(class.since(c)) {
+				return c, 0
+			}
 		}
-		next = min(next, grace-idle)
+		if len(class.conns) > 0 {
+			return nil, waitFor()
+		}
 	}
-	return nil, time.Duration(max(next, int64(time.Millisecond)))
+	return nil, waitFor()
 }
 
 // promote makes c an authenticated controller, unless MaxControllers are

@@ -32,8 +32,10 @@ func TestGiveWayOrder(t *testing.T) {
 	type spec struct {
 		name     string
 		arrived  int64
-		lastLine int64 // 0: no complete line
+		heard    int64 // when a byte last came; 0: none
+		lastLine int64 // when the last complete line came; 0: none
 		authed   bool
+		busy     bool // its goroutine is not waiting for the peer
 		speak    bool // the client has sent bytes the server has not read
 		hangUp   bool // the client has closed its end
 	}
@@ -47,11 +49,12 @@ func TestGiveWayOrder(t *testing.T) {
 		{"oldest silent past its grace", 10 * grace, []spec{
 			{name: "young", arrived: 10*grace - ms},
 			{name: "old", arrived: 1},
-			{name: "older line", arrived: 1, lastLine: 2},
+			{name: "older line", arrived: 1, heard: 2, lastLine: 2},
 		}, "old", 0},
-		{"silent ones still in their grace: wait, even with an idle progressing one", grace + 10*ms, []spec{
+		{"silent ones still in their grace: wait, even with idle speaking ones", grace + 10*ms, []spec{
 			{name: "young", arrived: 20 * ms},
-			{name: "idle", arrived: 1, lastLine: 2},
+			{name: "partial", arrived: 1, heard: 2},
+			{name: "idle", arrived: 1, heard: 2, lastLine: 2},
 		}, "", 10 * time.Millisecond},
 		{"a hung-up peer at once, whatever its age", 2 * ms, []spec{
 			{name: "silent", arrived: 1},
@@ -61,9 +64,21 @@ func TestGiveWayOrder(t *testing.T) {
 			{name: "speaking", arrived: 1, speak: true},
 			{name: "silent", arrived: 2},
 		}, "silent", 0},
+		{"a busy goroutine may be reading a line", 10 * grace, []spec{
+			{name: "busy", arrived: 1, busy: true},
+			{name: "silent", arrived: 2},
+		}, "silent", 0},
+		{"only busy ones: look again soon", 10 * grace, []spec{
+			{name: "busy", arrived: 1, busy: true},
+		}, "", time.Millisecond},
+		{"no silent one: the longest idle partial line", 10 * grace, []spec{
+			{name: "trickling", arrived: 1, heard: 10*grace - ms},
+			{name: "stalled", arrived: 2, heard: 3},
+			{name: "lines", arrived: 1, heard: 1, lastLine: 1},
+		}, "stalled", 0},
 		{"only progressing ones: the oldest line past its grace", 10 * grace, []spec{
-			{name: "recent", arrived: 1, lastLine: 10*grace - ms},
-			{name: "stale", arrived: 2, lastLine: 3},
+			{name: "recent", arrived: 1, heard: 10*grace - ms, lastLine: 10*grace - ms},
+			{name: "stale", arrived: 2, heard: 3, lastLine: 3},
 		}, "stale", 0},
 		{"authenticated controllers never give way", 10 * grace, []spec{
 			{name: "operator", arrived: 1, authed: true},
@@ -76,8 +91,10 @@ func TestGiveWayOrder(t *testing.T) {
 			for _, sp := range tt.conns {
 				srv, cli := pair(t, l)
 				c := &conn{nc: srv, arrived: sp.arrived}
+				c.heard.Store(sp.heard)
 				c.lastLine.Store(sp.lastLine)
 				c.authed.Store(sp.authed)
+				c.reading.Store(!sp.busy)
 				if sp.speak {
 					_, err := cli.Write([]byte("PROTOCOLINFO\r\n"))
 					require.NoError(t, err)

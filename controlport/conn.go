@@ -1,6 +1,7 @@
 package controlport
 
 import (
+	"io"
 	"bufio"
 	"crypto/subtle"
 	"encoding/hex"
@@ -26,7 +27,9 @@ type conn struct {
 	closing          atomic.Bool  // set by interrupt: stop after the command in hand
 	authed           atomic.Bool  // read by the server too, to choose who gives way
 	arrived          int64        // Server.since at accept
+	heard            atomic.Int64 // Server.since when a byte last came before authenticating; 0 for none
 	lastLine         atomic.Int64 // Server.since at the last complete line before authenticating; 0 for none
+	reading          atomic.Bool  // blocked reading the peer, all it sent consumed
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
 	keys             []string
@@ -45,7 +48,7 @@ func (s *Server) newConn(nc net.Conn) *conn {
 	c.replies.OnInternalError = func(e *getinfo.Error) {
 		s.log.Warn("controlport: GETINFO failed", "key", e.Key, "reply", e.Text, "err", e.Err)
 	}
-	c.lr = newLineReader(rw)
+	c.lr = newLineReader(watchedReader{rw, c})
 	c.lr.onRead = preAuthCheck
 	c.bw = bufio.NewWriterSize(deadlineWriter{rw, s.cfg.WriteTimeout}, 32<<10)
 	return c
@@ -350,4 +353,22 @@ func (c *conn) checkSecret(secret []byte, quoted bool) string {
 		return "Password did not match HashedControlPassword value from configuration"
 	}
 	return cookieReason
+}
+
+// watchedReader tells the server what a connection's reads find, for the
+// choice of who gives way: whether its goroutine waits for the peer, and
+// when a byte came before authentication.
+type watchedReader struct {
+	r io.Reader
+	c *conn
+}
+
+func (w watchedReader) Read(p []byte) (int, error) {
+	w.c.reading.Store(true)
+	n, err := w.r.Read(p)
+	if n > 0 && !w.c.authed.Load() {
+		w.c.heard.Store(w.c.s.since())
+	}
+	w.c.reading.Store(false)
+	return n, err
 }

@@ -271,8 +271,13 @@ func TestControllersAreRegistered(t *testing.T) {
 	e := entries[0]
 	assert.Equal(t, "IXt", e.Flags.String())
 	assert.Equal(t, c.LocalAddr().String(), e.Remote.String())
-	assert.Equal(t, uint64(len("AUTHENTICATE\r\n")), e.Read)
-	assert.Equal(t, uint64(len("250 OK\r\n")), e.Written)
+	assert.Equal(t, uint64(len("AUTHENTICATE\r\n")), e.Read, "counted as it was read, before the reply")
+	// A write is counted once it returns, which may be after the client
+	// has read what it wrote.
+	require.Eventually(t, func() bool {
+		e, ok := reg.LookupEntry(0, e.ConnID)
+		return ok && e.Written == uint64(len("250 OK\r\n"))
+	}, 5*time.Second, time.Millisecond, "the reply's bytes counted")
 	c.ExpectOpen()
 	require.Eventually(t, func() bool { n, _ := reg.Counts(); return n == 0 }, 5*time.Second, 5*time.Millisecond)
 	tot := reg.Totals()

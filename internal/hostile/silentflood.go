@@ -94,13 +94,15 @@ func slowOperator(addr string, auth controlporttest.Auth, pause time.Duration) e
 		return err
 	}
 	defer nc.Close()
+	connected := time.Now()
 	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	r := bufio.NewReader(nc)
 	if _, err := io.WriteString(nc, "PROTOCOLINFO 1\r\n"); err != nil {
 		return err
 	}
+	wrote := time.Since(connected)
 	if rep, err := controlporttest.ReadReply(r); err != nil || rep.Last() != "250 OK" {
-		return fmt.Errorf("PROTOCOLINFO: %q, %v", rep.Lines, err)
+		return fmt.Errorf("PROTOCOLINFO (sent %v after connecting, answered %v after): %q, %v", wrote, time.Since(connected), rep.Lines, err)
 	}
 	time.Sleep(pause)
 	if auth.CookieFile != "" {
