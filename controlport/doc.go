@@ -33,9 +33,10 @@
 // and, apart from them, [Config.MaxUnauthenticated] connections that have
 // not authenticated yet. When the latter are full, a newcomer takes the
 // place of the one with the least progress: a connection whose peer has
-// hung up, else one that has sent nothing in its first 50 milliseconds
-// (the oldest first), and only when none is silent, the one whose last
-// line is the oldest. Until one may give way, the server stops accepting,
+// hung up; else one that has sent nothing in its first 50 milliseconds
+// (the oldest first); only when none is silent, one that has sent bytes
+// but no complete line; and only when none of those is held, the one
+// whose last line is the oldest. Until one may give way, the server stops accepting,
 // and newcomers wait in the kernel's accept queue, their first bytes with
 // them. So a flood of silent connections can neither evict an
 // authenticated controller nor keep out an operator who speaks on

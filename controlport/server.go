@@ -61,8 +61,8 @@ type Config struct {
 	// controller's place. When they are this many, a newcomer takes the
 	// place of the one that has made the least progress: one whose peer
 	// has hung up; else one that has sent nothing in its first 50 ms, the
-	// oldest first; only when none is silent, the one whose last line is
-	// the oldest. Until one may give way the server stops accepting, and
+	// oldest first; only when none is silent, one that has sent bytes but
+	// no complete line; last, the one whose last line is the oldest. Until one may give way the server stops accepting, and
 	// newcomers wait in the kernel's accept queue. A slow controller that
 	// speaks on connecting thus outlasts any number of silent connections.
 	MaxUnauthenticated int
