@@ -1,11 +1,11 @@
 package controlport
 
 import (
-	"io"
 	"bufio"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
