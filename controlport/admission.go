@@ -31,12 +31,12 @@ func (s *Server) admit(nc net.Conn) {
 			s.mu.Unlock()
 			return
 		}
-		victim, wait := s.giveWay(s.since())
+		now := s.since()
+		victim, wait := s.giveWay(now)
 		if victim != nil {
 			delete(s.conns, victim) // its goroutine's own delete is then a no-op
 			victim.nc.Close()
-			s.log.Info("controlport: unauthenticated connections at their limit; closed the one with the least progress",
-				"remote", victim.nc.RemoteAddr(), "max", s.cfg.MaxUnauthenticated)
+			s.noteGiveWay(now)
 			s.start(nc)
 			s.mu.Unlock()
 			return
@@ -49,6 +49,22 @@ func (s *Server) admit(nc net.Conn) {
 		}
 		t.Stop()
 	}
+}
+
+// giveWayLog is how often at most the server says that connections gave
+// way: a flood would otherwise write a log line per connection.
+const giveWayLog = time.Minute
+
+// noteGiveWay counts a connection closed to make room, and logs the count
+// once per giveWayLog. The caller holds s.mu.
+func (s *Server) noteGiveWay(now int64) {
+	s.gaveWay++
+	if s.lastGiveWayLog != 0 && now-s.lastGiveWayLog < int64(giveWayLog) {
+		return
+	}
+	s.log.Warn("controlport: unauthenticated connections at their limit; closed those with the least progress to make room",
+		"closed", s.gaveWay, "max_unauthenticated", s.cfg.MaxUnauthenticated)
+	s.gaveWay, s.lastGiveWayLog = 0, now
 }
 
 // start serves nc in a new goroutine. The caller holds s.mu.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -406,4 +407,42 @@ func slowServer(t *testing.T, key string) (*controlport.Server, net.Listener, ch
 	l, err := srv.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	return srv, l, started, release
+}
+
+// recordingHandler keeps the records logged at Warn or above.
+type recordingHandler struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *recordingHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+func (h *recordingHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r)
+	return nil
+}
+func (h *recordingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordingHandler) WithGroup(string) slog.Handler      { return h }
+
+// Connections giving way are logged once, not once each: a flood must not
+// flood the log. The line names no address.
+func TestGiveWayIsLoggedOnce(t *testing.T) {
+	h := &recordingHandler{}
+	s := startServer(t, controlport.Config{NullAuth: true, MaxUnauthenticated: 2, Logger: slog.New(h)})
+	for range 8 {
+		s.Dial(t) // silent: each newcomer past the second makes one give way
+	}
+	last := s.Dial(t)
+	last.Send("PROTOCOLINFO\r\n")
+	assert.Equal(t, "250 OK", last.ReadReply().Last(), "the newest is served")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.Len(t, h.records, 1, "one warning for all")
+	r := h.records[0]
+	assert.Contains(t, r.Message, "least progress")
+	r.Attrs(func(a slog.Attr) bool {
+		assert.NotContains(t, a.Value.String(), "127.0.0.1", "attribute %s", a.Key)
+		return true
+	})
 }

@@ -107,6 +107,10 @@ type Server struct {
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup // one per connection being served
 	room      chan struct{}  // signalled when a connection ends or the server closes
+	// Connections closed to make room since the last log of them, and when
+	// that was (Server.since): guarded by mu.
+	gaveWay        int
+	lastGiveWayLog int64
 
 	nonce func(n int) []byte // AUTHCHALLENGE's server nonces: randomBytes, or fixed ones in the fuzz test
 }
