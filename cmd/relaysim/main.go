@@ -1,31 +1,3 @@
-// Command relaysim is a simulated Tor relay on loopback with a real control
-// port: conninfo working end to end, in one command.
-//
-// Everything but the Tor cryptography is real: TCP sockets on 127.0.0.1, an
-// ORPort that simulated clients and peer relays connect to, outbound
-// connections to peer relays with made-up fingerprints, exit streams to a
-// local destination server, directory requests, and circuits built through
-// them, all registered in a connstate.Registry with bytes counted from the
-// actual reads and writes. Connections and circuits open and close all the
-// time, so uptimes, unestablished connections and the totals of closed
-// connections all show. The control port answers every conninfo key.
-//
-// Usage:
-//
-//	go run ./cmd/relaysim [flags]
-//
-// The flags:
-//
-//	-control ADDR      control port address (default 127.0.0.1:9051; port 0 picks one, printed)
-//	-auth METHOD       cookie, password or null (default cookie)
-//	-cookie-file PATH  cookie file (default: in a new temporary directory; printed)
-//	-password SECRET   the password for -auth password
-//	-conns N           connections held open (default 200; up to 9000 within 20,000 descriptors)
-//	-duration D        run this long, then exit 0 (default 0: until interrupted)
-//	-fixture FILE      serve a connstatetest fixture's state instead of simulating
-//	-quiet             no live view
-//
-// SIGINT and SIGTERM end it cleanly.
 package main
 
 import (

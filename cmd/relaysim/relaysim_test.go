@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -225,4 +226,24 @@ func TestEmbeddedConsensusIsTestdata(t *testing.T) {
 	want, err := os.ReadFile("../../testdata/consensus/cached-consensus")
 	require.NoError(t, err)
 	assert.Equal(t, string(want), cachedConsensus, "cmd/relaysim/cached-consensus must stay a copy of testdata's")
+}
+
+// relaysim's run is the whole program: here it serves a fixture for a
+// moment, and says where its control port is.
+func Example() {
+	var out syncBuffer
+	err := run(context.Background(), []string{
+		"-control", "127.0.0.1:0", "-auth", "null", "-quiet",
+		"-fixture", "../../testdata/fixtures/guard.conns", "-duration", "10ms",
+	}, &out, &out)
+	fmt.Println(err)
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		fmt.Println(regexp.MustCompile(`127\.0\.0\.1:\d+`).ReplaceAllString(line, "127.0.0.1:PORT"))
+	}
+	// Output:
+	// <nil>
+	// relaysim: control port 127.0.0.1:PORT
+	// relaysim: no authentication (null)
+	// relaysim: serving fixture ../../testdata/fixtures/guard.conns
+	// relaysim: stopped
 }

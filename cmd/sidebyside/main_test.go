@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -43,4 +44,10 @@ func TestControlAddr(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:4242", addr)
 	_, err = controlAddr(strings.NewReader("nothing\n"))
 	assert.Error(t, err)
+}
+
+// median and round are how the table's figures are made.
+func Example() {
+	fmt.Println(round(median([]time.Duration{4930 * time.Microsecond, 18260 * time.Microsecond, 366 * time.Millisecond})))
+	// Output: 18.26ms
 }
