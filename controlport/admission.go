@@ -7,18 +7,33 @@ import (
 	"time"
 )
 
-// silentGrace is how long a new connection may stay silent before it can
-// be made to give way, and how long after its last line a progressing one
-// keeps its place. Under a flood of silent connections the server admits
-// at most MaxUnauthenticated of them per silentGrace; the rest wait in the
-// kernel's accept queue, where they cost the process nothing, and a
-// controller that spoke on connecting is found with its bytes waiting.
+// silentGrace is how long a connection may stay silent before it can be
+// made to give way, and how long after its last step a progressing one
+// keeps its place. Where the kernel tells how long a connection waited in
+// its accept queue (TCP on Linux), that time counts: a flood deep enough
+// to fill the queue is drained as fast as connections can be accepted,
+// every silent one closed at once, while a controller that spoke on
+// connecting is found with its bytes waiting.
 const silentGrace = 50 * time.Millisecond
 
-// admit serves nc once there is room for another unauthenticated
-// connection: at once if there is, else when one gives way (see
-// Config.MaxUnauthenticated) or ends. Until then the accept loop waits.
+// maxWasted is how many commands before authentication may fail to parse
+// (tor answers them with 512 and keeps the connection) before the
+// connection counts as spent: the first to give way, whatever its age.
+const maxWasted = 3
+
+// admit serves nc, a connection just accepted, once there is room for
+// another unauthenticated one. When the unauthenticated connections are
+// at their limit, one gives way (see giveWay), or nc itself if it has said
+// nothing in silentGrace; a newcomer that has spoken takes the place of any
+// connection that has not. When none may give way yet, the accept loop
+// waits, at most silentGrace, as the kernel's queue holds the rest.
 func (s *Server) admit(nc net.Conn) {
+	now := s.since()
+	arrived := now - queued(nc)
+	if peek(nc) == peerClosed {
+		nc.Close()
+		return
+	}
 	for {
 		s.mu.Lock()
 		if s.closing {
@@ -27,17 +42,28 @@ func (s *Server) admit(nc net.Conn) {
 			return
 		}
 		if s.count(false) < s.cfg.MaxUnauthenticated {
-			s.start(nc)
+			s.start(nc, arrived)
 			s.mu.Unlock()
 			return
 		}
-		now := s.since()
-		victim, wait := s.giveWay(now)
+		now = s.since()
+		speaking := peek(nc) == bytesWaiting
+		victim, wait := s.giveWay(now, speaking)
+		// The oldest silent one past its grace gives way, the newcomer
+		// included: one that waited its grace in the kernel's queue in
+		// silence costs no one else their place.
+		if !speaking && now-arrived >= int64(silentGrace) &&
+			(victim == nil || victim.progress.Load() != 0 || victim.arrived >= arrived) {
+			s.noteGiveWay(now)
+			s.mu.Unlock()
+			nc.Close()
+			return
+		}
 		if victim != nil {
 			delete(s.conns, victim) // its goroutine's own delete is then a no-op
 			victim.nc.Close()
 			s.noteGiveWay(now)
-			s.start(nc)
+			s.start(nc, arrived)
 			s.mu.Unlock()
 			return
 		}
@@ -67,9 +93,10 @@ func (s *Server) noteGiveWay(now int64) {
 	s.gaveWay, s.lastGiveWayLog = 0, now
 }
 
-// start serves nc in a new goroutine. The caller holds s.mu.
-func (s *Server) start(nc net.Conn) {
-	c := s.newConn(nc)
+// start serves nc, which arrived at the given Server.since, in a new
+// goroutine. The caller holds s.mu.
+func (s *Server) start(nc net.Conn, arrived int64) {
+	c := s.newConn(nc, arrived)
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	go func() {
@@ -107,37 +134,32 @@ func (s *Server) count(authed bool) int {
 // giveWay chooses the unauthenticated connection to close for a newcomer,
 // at now, in this order:
 //
-//  1. one whose peer has hung up, at once;
-//  2. a silent one, which has sent nothing and waits for its peer with
-//     nothing unread in the kernel, once it has had silentGrace to speak,
-//     the oldest first;
-//  3. one that has sent bytes but no complete line, once silentGrace has
-//     passed since its last byte, the longest idle first;
-//  4. one that has sent lines, once silentGrace has passed since its last
-//     line, the longest idle first.
+//  1. one whose peer has hung up, or one that has spent maxWasted
+//     commands that failed to parse, at once;
+//  2. a quiet one, which has taken no step (PROTOCOLINFO, or an
+//     AUTHCHALLENGE answered) and whose goroutine waits for its peer with
+//     nothing unread in the kernel, once it has had silentGrace since it
+//     arrived, the oldest first; for a speaking newcomer, a silent one (no
+//     byte ever received) whatever its age;
+//  3. one that has taken a step, once silentGrace has passed since its
+//     last, the longest idle first; only when no quiet one is held,
+//     however young, so that a controller that spoke is never closed for a
+//     silent newcomer while silent ones could be.
 //
-// A later class gives way only when no connection of an earlier one
-// remains, however young: a controller that spoke is never closed for a
-// silent newcomer while silent ones are held. With none eligible yet, it
+// Bytes that make no complete line, and lines that fail to parse, are no
+// step: trickling them keeps no place. With none eligible yet, giveWay
 // returns how long until one may be. The caller holds s.mu.
-func (s *Server) giveWay(now int64) (victim *conn, wait time.Duration) {
-	var silent, partial, progressing []*conn
+func (s *Server) giveWay(now int64, speaking bool) (victim *conn, wait time.Duration) {
+	var quiet, progressing []*conn
 	for c := range s.conns {
 		switch {
 		case c.authed.Load():
-		case c.lastLine.Load() != 0:
+		case c.wasted.Load() >= maxWasted || peek(c.nc) == peerClosed:
+			return c, 0
+		case c.progress.Load() != 0:
 			progressing = append(progressing, c)
-		case c.heard.Load() != 0:
-			partial = append(partial, c)
 		default:
-			silent = append(silent, c)
-		}
-	}
-	for _, class := range [][]*conn{silent, partial} {
-		for _, c := range class {
-			if peek(c.nc) == peerClosed {
-				return c, 0
-			}
+			quiet = append(quiet, c)
 		}
 	}
 	grace := int64(silentGrace)
@@ -149,36 +171,30 @@ func (s *Server) giveWay(now int64) (victim *conn, wait time.Duration) {
 	}
 	waitFor := func() time.Duration { return time.Duration(max(next, int64(time.Millisecond))) }
 
-	slices.SortFunc(silent, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
-	for _, c := range silent {
-		// Its goroutine busy, or bytes waiting: it may be speaking, only
-		// not yet heard. Looked at again on the next try.
-		if !c.reading.Load() || peek(c.nc) == bytesWaiting {
+	slices.SortFunc(quiet, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
+	for _, c := range quiet {
+		// Its goroutine busy, bytes waiting, or bytes just read: it may be
+		// taking a step, only not yet seen. Looked at again soon.
+		heard := c.heard.Load()
+		if !c.reading.Load() || peek(c.nc) == bytesWaiting || heard != 0 && now-heard < int64(time.Millisecond) {
 			next = min(next, int64(time.Millisecond))
 			continue
 		}
-		if eligible(c.arrived) {
+		silent := heard == 0
+		if spoke, known := everSpoke(c.nc); known {
+			silent = !spoke // the kernel knows, even of bytes its goroutine is yet to mark
+		}
+		if silent && speaking || eligible(c.arrived) {
 			return c, 0
 		}
 	}
-	if len(silent) > 0 {
+	if len(quiet) > 0 {
 		return nil, waitFor()
 	}
-	for _, class := range []struct {
-		conns []*conn
-		since func(*conn) int64
-	}{
-		{partial, func(c *conn) int64 { return c.heard.Load() }},
-		{progressing, func(c *conn) int64 { return c.lastLine.Load() }},
-	} {
-		slices.SortFunc(class.conns, func(a, b *conn) int { return cmp.Compare(class.since(a), class.since(b)) })
-		for _, c := range class.conns {
-			if eligible(class.since(c)) {
-				return c, 0
-			}
-		}
-		if len(class.conns) > 0 {
-			return nil, waitFor()
+	slices.SortFunc(progressing, func(a, b *conn) int { return cmp.Compare(a.progress.Load(), b.progress.Load()) })
+	for _, c := range progressing {
+		if eligible(c.progress.Load()) {
+			return c, 0
 		}
 	}
 	return nil, waitFor()

@@ -1,6 +1,7 @@
 package controlport
 
 import (
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -32,55 +33,68 @@ func TestGiveWayOrder(t *testing.T) {
 	type spec struct {
 		name     string
 		arrived  int64
-		heard    int64 // when a byte last came; 0: none
-		lastLine int64 // when the last complete line came; 0: none
+		progress int64 // its last step; 0: none
+		heard    int64 // when its goroutine last read bytes (which the test sends and reads); 0: none
+		wasted   int32 // commands that failed to parse
 		authed   bool
 		busy     bool // its goroutine is not waiting for the peer
 		speak    bool // the client has sent bytes the server has not read
 		hangUp   bool // the client has closed its end
 	}
 	tests := []struct {
-		name  string
-		now   int64
-		conns []spec
-		want  string // "" for none
-		wait  time.Duration
+		name     string
+		now      int64
+		speaking bool // the newcomer has spoken
+		conns    []spec
+		want     string // "" for none
+		wait     time.Duration
 	}{
-		{"oldest silent past its grace", 10 * grace, []spec{
+		{"oldest quiet one past its grace", 10 * grace, false, []spec{
 			{name: "young", arrived: 10*grace - ms},
 			{name: "old", arrived: 1},
-			{name: "older line", arrived: 1, heard: 2, lastLine: 2},
+			{name: "older step", arrived: 1, progress: 2},
 		}, "old", 0},
-		{"silent ones still in their grace: wait, even with idle speaking ones", grace + 10*ms, []spec{
+		{"quiet ones in their grace: wait, even with an idle progressing one", grace + 10*ms, false, []spec{
 			{name: "young", arrived: 20 * ms},
-			{name: "partial", arrived: 1, heard: 2},
-			{name: "idle", arrived: 1, heard: 2, lastLine: 2},
+			{name: "idle", arrived: 1, progress: 2},
 		}, "", 10 * time.Millisecond},
-		{"a hung-up peer at once, whatever its age", 2 * ms, []spec{
-			{name: "silent", arrived: 1},
+		{"a speaking newcomer takes a young quiet one's place", grace + 10*ms, true, []spec{
+			{name: "young", arrived: 20 * ms},
+			{name: "idle", arrived: 1, progress: 2},
+		}, "young", 0},
+		{"a speaking newcomer never takes a young talker's place", grace + 10*ms, true, []spec{
+			{name: "talker", arrived: 20 * ms, heard: 30 * ms},
+		}, "", 10 * time.Millisecond},
+		{"a talker that took no step gives way once its grace is over", 10 * grace, false, []spec{
+			{name: "talker", arrived: 1, heard: 10*grace - 5*ms},
+		}, "talker", 0},
+		{"one that has just read bytes may be taking a step", 10 * grace, true, []spec{
+			{name: "reading", arrived: 1, heard: 10*grace - ms/2},
+		}, "", time.Millisecond},
+		{"a hung-up peer at once, whatever its age", 2 * ms, false, []spec{
+			{name: "quiet", arrived: 1},
 			{name: "gone", arrived: 2 * ms, hangUp: true},
 		}, "gone", 0},
-		{"bytes waiting unread are not silence", 10 * grace, []spec{
+		{"a spent one at once, whatever its age", 2 * ms, false, []spec{
+			{name: "quiet", arrived: 1},
+			{name: "spent", arrived: 2 * ms, progress: 2 * ms, wasted: maxWasted},
+		}, "spent", 0},
+		{"bytes waiting unread are not silence", 10 * grace, false, []spec{
 			{name: "speaking", arrived: 1, speak: true},
-			{name: "silent", arrived: 2},
-		}, "silent", 0},
-		{"a busy goroutine may be reading a line", 10 * grace, []spec{
+			{name: "quiet", arrived: 2},
+		}, "quiet", 0},
+		{"a busy goroutine may be taking a step", 10 * grace, false, []spec{
 			{name: "busy", arrived: 1, busy: true},
-			{name: "silent", arrived: 2},
-		}, "silent", 0},
-		{"only busy ones: look again soon", 10 * grace, []spec{
+			{name: "quiet", arrived: 2},
+		}, "quiet", 0},
+		{"only busy ones: look again soon", 10 * grace, false, []spec{
 			{name: "busy", arrived: 1, busy: true},
 		}, "", time.Millisecond},
-		{"no silent one: the longest idle partial line", 10 * grace, []spec{
-			{name: "trickling", arrived: 1, heard: 10*grace - ms},
-			{name: "stalled", arrived: 2, heard: 3},
-			{name: "lines", arrived: 1, heard: 1, lastLine: 1},
-		}, "stalled", 0},
-		{"only progressing ones: the oldest line past its grace", 10 * grace, []spec{
-			{name: "recent", arrived: 1, heard: 10*grace - ms, lastLine: 10*grace - ms},
-			{name: "stale", arrived: 2, heard: 3, lastLine: 3},
+		{"only progressing ones: the oldest step past its grace", 10 * grace, false, []spec{
+			{name: "recent", arrived: 1, progress: 10*grace - ms},
+			{name: "stale", arrived: 2, progress: 3},
 		}, "stale", 0},
-		{"authenticated controllers never give way", 10 * grace, []spec{
+		{"authenticated controllers never give way", 10 * grace, true, []spec{
 			{name: "operator", arrived: 1, authed: true},
 		}, "", silentGrace},
 	}
@@ -91,13 +105,20 @@ func TestGiveWayOrder(t *testing.T) {
 			for _, sp := range tt.conns {
 				srv, cli := pair(t, l)
 				c := &conn{nc: srv, arrived: sp.arrived}
-				c.heard.Store(sp.heard)
-				c.lastLine.Store(sp.lastLine)
+				c.progress.Store(sp.progress)
+				c.wasted.Store(sp.wasted)
 				c.authed.Store(sp.authed)
 				c.reading.Store(!sp.busy)
 				if sp.speak {
 					_, err := cli.Write([]byte("PROTOCOLINFO\r\n"))
 					require.NoError(t, err)
+				}
+				if sp.heard != 0 { // bytes sent, and read by the server's end
+					_, err := cli.Write([]byte("PROTO"))
+					require.NoError(t, err)
+					_, err = io.ReadFull(srv, make([]byte, 5))
+					require.NoError(t, err)
+					c.heard.Store(sp.heard)
 				}
 				if sp.hangUp {
 					require.NoError(t, cli.Close())
@@ -122,7 +143,7 @@ func TestGiveWayOrder(t *testing.T) {
 				}
 				return true
 			}, 5*time.Second, time.Millisecond)
-			victim, wait := s.giveWay(tt.now)
+			victim, wait := s.giveWay(tt.now, tt.speaking)
 			assert.Equal(t, tt.want, names[victim])
 			assert.Equal(t, tt.wait, wait)
 		})

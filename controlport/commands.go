@@ -45,6 +45,7 @@ func (c *conn) protocolInfo(args string) bool {
 	b = append(b, "\r\n250 OK\r\n"...)
 	c.bw.Write(b)
 	c.sentProtocolInfo = true
+	c.stepped()
 	return true
 }
 

@@ -26,9 +26,10 @@ type conn struct {
 
 	closing          atomic.Bool  // set by interrupt: stop after the command in hand
 	authed           atomic.Bool  // read by the server too, to choose who gives way
-	arrived          int64        // Server.since at accept
-	heard            atomic.Int64 // Server.since when a byte last came before authenticating; 0 for none
-	lastLine         atomic.Int64 // Server.since at the last complete line before authenticating; 0 for none
+	arrived          int64        // Server.since when it was made, by the kernel's account where it keeps one
+	heard            atomic.Int64 // Server.since when its goroutine last read bytes before authenticating; 0 for none
+	progress         atomic.Int64 // Server.since at its last step before authenticating (see giveWay); 0 for none
+	wasted           atomic.Int32 // commands before authenticating that failed to parse
 	reading          atomic.Bool  // blocked reading the peer, all it sent consumed
 	sentProtocolInfo bool
 	clientHash       []byte // after AUTHCHALLENGE: the response AUTHENTICATE must carry
@@ -36,8 +37,8 @@ type conn struct {
 	replies          getinfo.ReplyWriter // keeps its buffers between GETINFOs
 }
 
-func (s *Server) newConn(nc net.Conn) *conn {
-	c := &conn{s: s, nc: nc, arrived: s.since()}
+func (s *Server) newConn(nc net.Conn, arrived int64) *conn {
+	c := &conn{s: s, nc: nc, arrived: arrived}
 	rw := net.Conn(nc)
 	if s.cfg.Registry != nil {
 		if rc := s.register(nc); rc != nil {
@@ -92,9 +93,6 @@ func (c *conn) serve() {
 		if err != nil {
 			c.refuse(err)
 			return
-		}
-		if !c.authed.Load() {
-			c.lastLine.Store(c.s.since())
 		}
 		cmd, args := splitCommand(line)
 		if strings.HasPrefix(cmd, "+") && !c.skipData(len(line)+1) {
@@ -231,6 +229,7 @@ func (c *conn) authChallenge(cmd, raw string) bool {
 	a, err := parseArgs(raw, 1)
 	if err != nil {
 		c.reply("512 Bad arguments to " + cmd + ": " + err.Error())
+		c.failedToParse()
 		return true
 	}
 	switch {
@@ -260,6 +259,7 @@ func (c *conn) authChallenge(cmd, raw string) bool {
 	c.clientHash = safeCookieHash(controllerToServerKey, c.s.cookie, clientNonce, serverNonce)
 	c.reply("250 AUTHCHALLENGE SERVERHASH=" + strings.ToUpper(hex.EncodeToString(serverHash)) +
 		" SERVERNONCE=" + strings.ToUpper(hex.EncodeToString(serverNonce)))
+	c.stepped()
 	return true
 }
 
@@ -272,6 +272,7 @@ func (c *conn) authenticate(cmd, raw string) bool {
 	a, err := parseArgs(raw, 0)
 	if err != nil {
 		c.reply("512 Bad arguments to " + cmd + ": " + err.Error())
+		c.failedToParse()
 		return true
 	}
 	var secret []byte
@@ -355,9 +356,9 @@ func (c *conn) checkSecret(secret []byte, quoted bool) string {
 	return cookieReason
 }
 
-// watchedReader tells the server what a connection's reads find, for the
-// choice of who gives way: whether its goroutine waits for the peer, and
-// when a byte came before authentication.
+// watchedReader tells the server, for the choice of who gives way, when a
+// connection's goroutine waits for its peer with all it sent consumed, and
+// when it last read bytes before authenticating.
 type watchedReader struct {
 	r io.Reader
 	c *conn
@@ -371,4 +372,19 @@ func (w watchedReader) Read(p []byte) (int, error) {
 	}
 	w.c.reading.Store(false)
 	return n, err
+}
+
+// stepped records a step before authenticating: PROTOCOLINFO, or an
+// AUTHCHALLENGE answered.
+func (c *conn) stepped() {
+	if !c.authed.Load() {
+		c.progress.Store(c.s.since())
+	}
+}
+
+// failedToParse records a command refused with 512 before authenticating.
+func (c *conn) failedToParse() {
+	if !c.authed.Load() {
+		c.wasted.Add(1)
+	}
 }

@@ -31,16 +31,29 @@
 //
 // A server holds at most [Config.MaxControllers] authenticated controllers
 // and, apart from them, [Config.MaxUnauthenticated] connections that have
-// not authenticated yet. When the latter are full, a newcomer takes the
-// place of the one with the least progress: a connection whose peer has
-// hung up; else one that has sent nothing in its first 50 milliseconds
-// (the oldest first); only when none is silent, one that has sent bytes
-// but no complete line; and only when none of those is held, the one
-// whose last line is the oldest. Until one may give way, the server stops accepting,
-// and newcomers wait in the kernel's accept queue, their first bytes with
-// them. So a flood of silent connections can neither evict an
-// authenticated controller nor keep out an operator who speaks on
-// connecting, however slowly it goes on.
+// not authenticated yet, so that the latter never take the former's place.
+// When the unauthenticated ones are full, a newcomer takes the place of
+// the one with the least progress (see Config.MaxUnauthenticated): a
+// connection whose peer hung up, or that sent three commands that failed
+// to parse; a silent one that has had 50 milliseconds to speak, the oldest
+// first, the newcomer itself included, or any silent one for a newcomer
+// that has spoken; one that sent bytes but took no step; and only when
+// none of those is held, the one whose last step (PROTOCOLINFO, or an
+// AUTHCHALLENGE answered) is the oldest. Until one may give way, the
+// server stops accepting, at most 50 milliseconds, and newcomers wait in
+// the kernel's accept queue with their first bytes. Over TCP on Linux the
+// kernel tells how long a connection waited there and whether its peer
+// has sent a byte, so a flood deep enough to fill the queue is drained at
+// the speed of accepting, every silent connection in it closed at once.
+//
+// So a local process flooding the port with silent, trickling or
+// malformed connections can neither evict an authenticated controller nor
+// keep out an operator who speaks on connecting, however slowly it goes
+// on. One that completes PROTOCOLINFO on many connections competes with
+// the operator on equal terms until it authenticates. A unix socket admits
+// only the relay's own user, who could do worse, and has no kernel
+// account of its connections' ages: there a deep flood delays the
+// operator.
 //
 // A controller must authenticate within [Config.AuthTimeout]; each write
 // must progress within [Config.WriteTimeout], so a controller that never
@@ -52,5 +65,7 @@
 //
 // A Server is safe for concurrent use: it serves each connection on its own
 // goroutine, and may serve several listeners. Every goroutine it starts
-// ends before Shutdown or Close returns.
+// ends before Close returns, and before Shutdown returns nil; a Shutdown
+// whose context ends first returns at once, and a handler still running
+// then ends on its own.
 package controlport

@@ -279,7 +279,7 @@ func TestSessionSeedsAuthenticate(t *testing.T) {
 // serveFake serves a connection on the calling goroutine, held by the
 // server as an accepted one is, and returns it once it has ended.
 func serveFake(srv *Server, nc net.Conn) *conn {
-	c := srv.newConn(nc)
+	c := srv.newConn(nc, srv.since())
 	srv.mu.Lock()
 	srv.conns[c] = struct{}{}
 	srv.mu.Unlock()

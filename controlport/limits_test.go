@@ -159,8 +159,9 @@ func TestMaxControllers(t *testing.T) {
 }
 
 // Unauthenticated connections have their own budget: when it is full, a
-// silent one gives way to a newcomer, a progressing one outlasts every
-// silent one, and authenticated controllers are never touched.
+// silent one gives way to a newcomer, the oldest first, a progressing one
+// outlasts every silent one, and authenticated controllers are never
+// touched.
 func TestUnauthenticatedGiveWay(t *testing.T) {
 	s := startServer(t, controlport.Config{NullAuth: true, MaxControllers: 1, MaxUnauthenticated: 3})
 	authed := s.Dial(t)
@@ -170,24 +171,21 @@ func TestUnauthenticatedGiveWay(t *testing.T) {
 	progressing := s.Dial(t)
 	progressing.Send("PROTOCOLINFO\r\n")
 	assert.Equal(t, "250 OK", progressing.ReadReply().Last())
-	silent := []*controlporttest.Client{s.Dial(t), s.Dial(t)}
+	held := []*controlporttest.Client{s.Dial(t), s.Dial(t)} // silent
 
-	// Each newcomer takes a silent one's place, the oldest first; the
-	// progressing connection stays however many come.
-	newcomers := []*controlporttest.Client{s.Dial(t), s.Dial(t)}
-	silent[0].ExpectClosed()
-	silent[1].ExpectClosed()
+	// One newcomer at a time: each takes the place of the oldest silent one.
 	for range 3 {
-		newcomers = append(newcomers, s.Dial(t))
+		held = append(held, s.Dial(t))
+		held[0].ExpectClosed()
+		held = held[1:]
 	}
-	newcomers[0].ExpectClosed()
 	progressing.ExpectOpen()
 
 	authed.Send("GETINFO uptime\r\n")
 	authed.Expect("250-uptime=79\r\n250 OK\r\n")
-	last := newcomers[len(newcomers)-1]
-	last.Send("PROTOCOLINFO\r\n")
-	assert.Equal(t, "250 OK", last.ReadReply().Last(), "the newest is served")
+	speaker := s.Dial(t)
+	speaker.Send("PROTOCOLINFO\r\n")
+	assert.Equal(t, "250 OK", speaker.ReadReply().Last(), "one that speaks is served")
 }
 
 func TestAuthTimeout(t *testing.T) {

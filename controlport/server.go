@@ -59,12 +59,16 @@ type Config struct {
 	// authenticated yet (default [DefaultMaxUnauthenticated]), apart from
 	// MaxControllers, so that they never take an authenticated
 	// controller's place. When they are this many, a newcomer takes the
-	// place of the one that has made the least progress: one whose peer
-	// has hung up; else one that has sent nothing in its first 50 ms, the
-	// oldest first; only when none is silent, one that has sent bytes but
-	// no complete line; last, the one whose last line is the oldest. Until one may give way the server stops accepting, and
-	// newcomers wait in the kernel's accept queue. A slow controller that
-	// speaks on connecting thus outlasts any number of silent connections.
+	// place of the one that has made the least progress, in this order:
+	// one whose peer hung up or that sent three commands that failed to
+	// parse; a silent one that has had 50 ms to speak, the oldest first
+	// (the newcomer itself included), or any silent one for a newcomer
+	// that has spoken; one that sent bytes but no command that counts; and
+	// last, the one whose last step (PROTOCOLINFO, or an AUTHCHALLENGE
+	// answered) is the oldest, once 50 ms have passed since. Until one may
+	// give way the server stops accepting, and newcomers wait in the
+	// kernel's accept queue. See the package documentation for what this
+	// holds against.
 	MaxUnauthenticated int
 	// AuthTimeout bounds the time from connecting to authenticating
 	// (default [DefaultAuthTimeout]); then the connection is closed.

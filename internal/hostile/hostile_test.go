@@ -62,12 +62,16 @@ func TestSlowClients(t *testing.T) {
 	hostile.SlowClients(t, addr, auth, hostile.Limits{AuthTimeout: authTimeout, MaxUnauthenticated: controlport.DefaultMaxUnauthenticated})
 }
 
-func TestSilentFlood(t *testing.T) {
+func TestFloods(t *testing.T) {
 	for _, auth := range []string{"cookie", "password"} {
-		t.Run(auth, func(t *testing.T) {
-			addr, a := start(t, auth, controlport.Config{})
-			hostile.SilentFlood(t, addr, a)
-		})
+		for name, check := range map[string]func(testing.TB, string, controlporttest.Auth){
+			"silent": hostile.SilentFlood, "trickle": hostile.TrickleFlood, "bad lines": hostile.BadLineFlood,
+		} {
+			t.Run(auth+"/"+name, func(t *testing.T) {
+				addr, a := start(t, auth, controlport.Config{})
+				check(t, addr, a)
+			})
+		}
 	}
 }
 
