@@ -53,7 +53,7 @@ func (s *Server) admit(nc net.Conn) {
 		// included: one that waited its grace in the kernel's queue in
 		// silence costs no one else their place.
 		if !speaking && now-arrived >= int64(silentGrace) &&
-			(victim == nil || victim.progress.Load() != 0 || victim.arrived >= arrived) {
+			(victim == nil || victim.firstLine.Load() != 0 || victim.arrived >= arrived) {
 			s.noteGiveWay(now)
 			s.mu.Unlock()
 			nc.Close()
@@ -131,50 +131,59 @@ func (s *Server) count(authed bool) int {
 	return n
 }
 
+// lineGrace is how long after its first line a connection that has taken
+// no step yet keeps its place: time for the line to be handled, so that a
+// controller whose command has arrived is never taken for one whose lines
+// lead nowhere.
+const lineGrace = 10 * time.Millisecond
+
 // giveWay chooses the unauthenticated connection to close for a newcomer,
 // at now, in this order:
 //
-//  1. one whose peer has hung up, or one that has spent maxWasted
-//     commands that failed to parse, at once;
-//  2. a quiet one, which has taken no step (PROTOCOLINFO, or an
-//     AUTHCHALLENGE answered) and whose goroutine waits for its peer with
-//     nothing unread in the kernel, once it has had silentGrace since it
-//     arrived, the oldest first; for a speaking newcomer, a silent one (no
-//     byte ever received) whatever its age;
-//  3. one that has taken a step, once silentGrace has passed since its
-//     last, the longest idle first; only when no quiet one is held,
-//     however young, so that a controller that spoke is never closed for a
-//     silent newcomer while silent ones could be.
+//  1. one whose peer has hung up, or one that has sent maxWasted commands
+//     that failed to parse, at once;
+//  2. a quiet one, which has sent no line and whose goroutine waits for
+//     its peer with nothing unread in the kernel, once it has had
+//     silentGrace since it arrived, the oldest first; for a speaking
+//     newcomer, a silent one (no byte ever received) whatever its age;
+//  3. one that has sent lines but taken no step, once lineGrace has passed
+//     since its first line, the oldest first;
+//  4. one that has taken a step (PROTOCOLINFO, or an AUTHCHALLENGE
+//     answered), once silentGrace has passed since its last, the longest
+//     idle first.
 //
-// Bytes that make no complete line, and lines that fail to parse, are no
-// step: trickling them keeps no place. With none eligible yet, giveWay
-// returns how long until one may be. The caller holds s.mu.
+// A later class gives way only when no connection of an earlier one is
+// held, however young, so that a controller that took a step is never
+// closed while a silent one could be. Trickled bytes and malformed lines
+// are no step: they keep no place past their grace. With none eligible
+// yet, giveWay returns how long until one may be. The caller holds s.mu.
 func (s *Server) giveWay(now int64, speaking bool) (victim *conn, wait time.Duration) {
-	var quiet, progressing []*conn
+	var quiet, lined, stepped []*conn
 	for c := range s.conns {
 		switch {
 		case c.authed.Load():
 		case c.wasted.Load() >= maxWasted || peek(c.nc) == peerClosed:
 			return c, 0
 		case c.progress.Load() != 0:
-			progressing = append(progressing, c)
+			stepped = append(stepped, c)
+		case c.firstLine.Load() != 0:
+			lined = append(lined, c)
 		default:
 			quiet = append(quiet, c)
 		}
 	}
-	grace := int64(silentGrace)
-	next := grace // the soonest a connection may turn eligible, from now
-	eligible := func(since int64) bool {
+	next := int64(silentGrace) // the soonest a connection may turn eligible, from now
+	eligible := func(since int64, grace time.Duration) bool {
 		idle := now - since
-		next = min(next, max(grace-idle, 0))
-		return idle >= grace
+		next = min(next, max(int64(grace)-idle, 0))
+		return idle >= int64(grace)
 	}
 	waitFor := func() time.Duration { return time.Duration(max(next, int64(time.Millisecond))) }
 
 	slices.SortFunc(quiet, func(a, b *conn) int { return cmp.Compare(a.arrived, b.arrived) })
 	for _, c := range quiet {
 		// Its goroutine busy, bytes waiting, or bytes just read: it may be
-		// taking a step, only not yet seen. Looked at again soon.
+		// on its way to a line, only not yet seen. Looked at again soon.
 		heard := c.heard.Load()
 		if !c.reading.Load() || peek(c.nc) == bytesWaiting || heard != 0 && now-heard < int64(time.Millisecond) {
 			next = min(next, int64(time.Millisecond))
@@ -184,17 +193,29 @@ func (s *Server) giveWay(now int64, speaking bool) (victim *conn, wait time.Dura
 		if spoke, known := everSpoke(c.nc); known {
 			silent = !spoke // the kernel knows, even of bytes its goroutine is yet to mark
 		}
-		if silent && speaking || eligible(c.arrived) {
+		if silent && speaking || eligible(c.arrived, silentGrace) {
 			return c, 0
 		}
 	}
 	if len(quiet) > 0 {
 		return nil, waitFor()
 	}
-	slices.SortFunc(progressing, func(a, b *conn) int { return cmp.Compare(a.progress.Load(), b.progress.Load()) })
-	for _, c := range progressing {
-		if eligible(c.progress.Load()) {
-			return c, 0
+	for _, class := range []struct {
+		conns []*conn
+		since func(*conn) int64
+		grace time.Duration
+	}{
+		{lined, func(c *conn) int64 { return c.firstLine.Load() }, lineGrace},
+		{stepped, func(c *conn) int64 { return c.progress.Load() }, silentGrace},
+	} {
+		slices.SortFunc(class.conns, func(a, b *conn) int { return cmp.Compare(class.since(a), class.since(b)) })
+		for _, c := range class.conns {
+			if eligible(class.since(c), class.grace) {
+				return c, 0
+			}
+		}
+		if len(class.conns) > 0 {
+			return nil, waitFor()
 		}
 	}
 	return nil, waitFor()

@@ -34,6 +34,7 @@ func TestGiveWayOrder(t *testing.T) {
 		name     string
 		arrived  int64
 		progress int64 // its last step; 0: none
+		line     int64 // when its first line came; 0: none
 		heard    int64 // when its goroutine last read bytes (which the test sends and reads); 0: none
 		wasted   int32 // commands that failed to parse
 		authed   bool
@@ -71,6 +72,14 @@ func TestGiveWayOrder(t *testing.T) {
 		{"one that has just read bytes may be taking a step", 10 * grace, true, []spec{
 			{name: "reading", arrived: 1, heard: 10*grace - ms/2},
 		}, "", time.Millisecond},
+		{"lines that lead nowhere give way once lineGrace has passed", 10 * grace, false, []spec{
+			{name: "nowhere", arrived: 1, line: 10*grace - int64(lineGrace)},
+			{name: "stepped", arrived: 1, line: 1, progress: 2},
+		}, "nowhere", 0},
+		{"a line just read is on its way to a step", 10 * grace, true, []spec{
+			{name: "line", arrived: 1, line: 10*grace - 4*ms},
+			{name: "stepped", arrived: 1, line: 1, progress: 2},
+		}, "", 6 * time.Millisecond},
 		{"a hung-up peer at once, whatever its age", 2 * ms, false, []spec{
 			{name: "quiet", arrived: 1},
 			{name: "gone", arrived: 2 * ms, hangUp: true},
@@ -106,6 +115,7 @@ func TestGiveWayOrder(t *testing.T) {
 				srv, cli := pair(t, l)
 				c := &conn{nc: srv, arrived: sp.arrived}
 				c.progress.Store(sp.progress)
+				c.firstLine.Store(sp.line)
 				c.wasted.Store(sp.wasted)
 				c.authed.Store(sp.authed)
 				c.reading.Store(!sp.busy)

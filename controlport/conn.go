@@ -2,6 +2,7 @@ package controlport
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
@@ -28,6 +29,7 @@ type conn struct {
 	authed           atomic.Bool  // read by the server too, to choose who gives way
 	arrived          int64        // Server.since when it was made, by the kernel's account where it keeps one
 	heard            atomic.Int64 // Server.since when its goroutine last read bytes before authenticating; 0 for none
+	firstLine        atomic.Int64 // Server.since when its goroutine first read a line's end before authenticating; 0 for none
 	progress         atomic.Int64 // Server.since at its last step before authenticating (see giveWay); 0 for none
 	wasted           atomic.Int32 // commands before authenticating that failed to parse
 	reading          atomic.Bool  // blocked reading the peer, all it sent consumed
@@ -368,7 +370,13 @@ func (w watchedReader) Read(p []byte) (int, error) {
 	w.c.reading.Store(true)
 	n, err := w.r.Read(p)
 	if n > 0 && !w.c.authed.Load() {
-		w.c.heard.Store(w.c.s.since())
+		// Stored at once, before the line is handled: the choice of who
+		// gives way then sees a command on its way to a step.
+		now := w.c.s.since()
+		if w.c.firstLine.Load() == 0 && bytes.IndexByte(p[:n], '\n') >= 0 {
+			w.c.firstLine.Store(now)
+		}
+		w.c.heard.Store(now)
 	}
 	w.c.reading.Store(false)
 	return n, err
