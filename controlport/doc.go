@@ -39,8 +39,9 @@
 // first, the newcomer itself included, or any silent one for a newcomer
 // that has spoken; one that sent bytes but no line, past the same grace;
 // one whose lines took no step, 10 milliseconds after its first (time for
-// a line to be handled); and only when none of those is held, the one whose last step (PROTOCOLINFO, or an
-// AUTHCHALLENGE answered) is the oldest. Until one may give way, the
+// a line to be handled); and only when none of those is held, the one
+// whose last step (PROTOCOLINFO, or an AUTHCHALLENGE answered) is the
+// oldest. Until one may give way, the
 // server stops accepting, at most 50 milliseconds, and newcomers wait in
 // the kernel's accept queue with their first bytes. Over TCP on Linux the
 // kernel tells how long a connection waited there and whether its peer
