@@ -24,7 +24,7 @@
 // [Config.MaxControllers] others are is refused with "451 Resource
 // exhausted: too many controllers"; tor has no such limit.
 //
-// The package's conformance test (internal/conformance) replays 132
+// The package's conformance test (internal/conformance) replays 131
 // sessions against a real tor 0.4.9.11 and requires the same bytes back.
 //
 // # Limits
