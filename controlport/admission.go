@@ -145,7 +145,7 @@ const lineGrace = 10 * time.Millisecond
 //  2. a quiet one, which has sent no line and whose goroutine waits for
 //     its peer with nothing unread in the kernel, once it has had
 //     silentGrace since it arrived, the oldest first; for a speaking
-//     newcomer, a silent one (no byte ever received) whatever its age;
+//     newcomer, a silent one (no byte ever received) after lineGrace;
 //  3. one that has sent lines but taken no step, once lineGrace has passed
 //     since its first line, the oldest first;
 //  4. one that has taken a step (PROTOCOLINFO, or an AUTHCHALLENGE
@@ -191,9 +191,17 @@ func (s *Server) giveWay(now int64, speaking bool) (victim *conn, wait time.Dura
 		}
 		silent := heard == 0
 		if spoke, known := everSpoke(c.nc); known {
-			silent = !spoke // the kernel knows, even of bytes its goroutine is yet to mark
+			if spoke && heard == 0 {
+				// The kernel has had bytes from it, its goroutine has not
+				// marked them yet: they are being read now.
+				next = min(next, int64(time.Millisecond))
+				continue
+			}
+			silent = !spoke
 		}
-		if silent && speaking || eligible(c.arrived, silentGrace) {
+		// A speaking newcomer may take a silent one's place early, but not
+		// before lineGrace: a client accepted a moment ago is still sending.
+		if silent && speaking && eligible(c.arrived, lineGrace) || eligible(c.arrived, silentGrace) {
 			return c, 0
 		}
 	}

@@ -36,8 +36,9 @@
 // the one with the least progress (see Config.MaxUnauthenticated): a
 // connection whose peer hung up, or that sent three commands that failed
 // to parse; a silent one that has had 50 milliseconds to speak, the oldest
-// first, the newcomer itself included, or any silent one for a newcomer
-// that has spoken; one that sent bytes but no line, past the same grace;
+// first, the newcomer itself included, or, for a newcomer that has
+// spoken, any silent one 10 milliseconds old; one that sent bytes but no
+// line, past the same grace;
 // one whose lines took no step, 10 milliseconds after its first (time for
 // a line to be handled); and only when none of those is held, the one
 // whose last step (PROTOCOLINFO, or an AUTHCHALLENGE answered) is the

@@ -62,9 +62,9 @@ type Config struct {
 	// place of the one that has made the least progress, in this order:
 	// one whose peer hung up or that sent three commands that failed to
 	// parse; a silent one that has had 50 ms to speak, the oldest first
-	// (the newcomer itself included), or any silent one for a newcomer
-	// that has spoken; one that sent bytes but no line, past the same
-	// grace; one whose lines took no step, 10 ms after its first; and
+	// (the newcomer itself included), or, for a newcomer that has spoken,
+	// any silent one 10 ms old; one that sent bytes but no line, past the
+	// same grace; one whose lines took no step, 10 ms after its first; and
 	// last, the one whose last step (PROTOCOLINFO, or an AUTHCHALLENGE
 	// answered) is the oldest, once 50 ms have passed since. Until one may
 	// give way the server stops accepting, and newcomers wait in the

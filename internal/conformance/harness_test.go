@@ -353,7 +353,8 @@ func torEndpoint(t *testing.T) endpoint {
 // stops it when the test ends.
 func ourEndpoint(t *testing.T, mux *getinfo.Mux) endpoint {
 	t.Helper()
-	s := controlporttest.NewServer(t, controlport.Config{Mux: mux, CookieFile: t.TempDir() + "/control_auth_cookie"})
+	// Room for every session at once: this compares bytes, not limits.
+	s := controlporttest.NewServer(t, controlport.Config{Mux: mux, CookieFile: t.TempDir() + "/control_auth_cookie", MaxUnauthenticated: 4 * concurrency})
 	require.Len(t, s.Cookie, 32, "our cookie")
 	require.NotContains(t, s.CookieFile(), `"`)
 	return endpoint{addr: s.Addr, cookie: s.Cookie, cookiePath: s.CookieFile()}
