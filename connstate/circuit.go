@@ -48,6 +48,7 @@ type Circuit struct {
 	legs    []*Leg
 	in, out *Leg // the inbound and outbound legs, if bound
 	closed  bool
+	origin  bool // set at open, never changed: read without the lock
 }
 
 // Leg is the handle of one circuit's use of one connection. It counts that
@@ -71,6 +72,10 @@ func (c *Circuit) ID() uint64 {
 	}
 	return c.id
 }
+
+// Origin reports whether the circuit was opened as one this relay built
+// for its own use ([CircuitConfig.Origin]); false for a nil *Circuit.
+func (c *Circuit) Origin() bool { return c != nil && c.origin }
 
 // registered reports whether c was returned by Registry.OpenCircuit.
 func (c *Circuit) registered() bool { return c != nil && c.reg != nil }

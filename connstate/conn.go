@@ -28,12 +28,12 @@ type Conn struct {
 	closedGen  atomic.Uint64 // the registry generation of the close; 0 while open
 
 	// The second 64 bytes: the counters the hot path writes, and the rest.
-	read    atomic.Uint64
-	written atomic.Uint64
-	reg     *Registry
-	mu      sync.Mutex // serialises the rare state changes; readers use the atomics
-	traffic bool       // counts towards Totals.Traffic*
-	_       [31]byte   // to 128 bytes, a size class aligned to 128: no line shared with another Conn
+	read        atomic.Uint64
+	written     atomic.Uint64
+	reg         *Registry
+	mu          sync.Mutex // serialises the rare state changes; readers use the atomics
+	rateLimited bool       // counts towards Totals
+	_           [31]byte   // to 128 bytes, a size class aligned to 128: no line shared with another Conn
 }
 
 // The layout of Conn.state.
@@ -256,6 +256,7 @@ func (c *Conn) fill(e *Entry, now int64, circ, read, written uint64) {
 	e.Remote, e.LocalPort = c.remote(), c.localPort
 	e.Flags = f
 	e.Read, e.Written, e.Uptime = read, written, up
+	e.Origin = false
 	if p := c.fp.Load(); p != nil {
 		e.Fingerprint = *p
 	} else {

@@ -32,6 +32,8 @@ type Registry struct {
 	circs      table[Circuit]
 	closed     Totals // bytes of closed connections
 
+	countPrivate bool // rate limit (count in Totals) private and loopback peers too
+
 	// walksMu guards walks, the Totals calls under way; a close, which holds
 	// mu too, tells each of them about a connection it has already counted.
 	walksMu sync.Mutex
@@ -51,6 +53,14 @@ func WithClock(c Clock) Option {
 	}
 }
 
+// CountPrivate makes the registry count connections to loopback and
+// private addresses as rate limited, so that their bytes show in
+// [Totals]: tor's CountPrivateBandwidth, for test networks that run on
+// one host or one private network.
+func CountPrivate() Option {
+	return func(r *Registry) { r.countPrivate = true }
+}
+
 // NewRegistry returns an empty registry.
 func NewRegistry(opts ...Option) *Registry {
 	r := &Registry{clock: realClock{}}
@@ -62,7 +72,19 @@ func NewRegistry(opts ...Option) *Registry {
 }
 
 // now returns the clock's reading as nanoseconds since the registry began.
-func (r *Registry) now() int64 { return int64(r.clock.Now().Sub(r.epoch)) }
+func (r *Registry) now() int64 { return r.offset(r.clock.Now()) }
+
+// offset returns t as nanoseconds since the registry began.
+func (r *Registry) offset(t time.Time) int64 { return int64(t.Sub(r.epoch)) }
+
+// Clock returns the clock the registry reads: the one given to
+// [WithClock], or the real clock; nil for a nil or zero Registry.
+func (r *Registry) Clock() Clock {
+	if !r.usable() {
+		return nil
+	}
+	return r.clock
+}
 
 // usable reports whether r was made by NewRegistry.
 func (r *Registry) usable() bool { return r != nil && r.clock != nil }
@@ -99,6 +121,11 @@ type ConnConfig struct {
 	// Established opens the connection already established, as for an
 	// accepted TCP connection that needs no handshake to be counted.
 	Established bool
+
+	// Unix says that the connection runs over a unix socket or an
+	// in-process link: like one to a loopback peer, it is not rate
+	// limited, so its bytes are not in [Totals].
+	Unix bool
 }
 
 func (cfg *ConnConfig) validate() error {
@@ -155,7 +182,7 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 		remotePort: remote.Port(),
 		localPort:  cfg.LocalPort,
 	}
-	c.traffic = cfg.Usage != UsageControl && !remote.Addr().IsLoopback()
+	c.rateLimited = !cfg.Unix && (r.countPrivate || !Internal(remote.Addr()))
 	c.state.Store(packState(Flags{
 		Direction:   cfg.Direction,
 		Established: cfg.Established,
@@ -186,6 +213,11 @@ type CircuitConfig struct {
 	// so far and be at most [MaxExplicitID]. These are not link-level
 	// circuit IDs.
 	ID uint64
+
+	// Origin says that this relay built the circuit for its own use (its
+	// testing, directory or onion-service circuits: tor's origin circuits,
+	// the ones circuit-status lists), rather than carrying it for others.
+	Origin bool
 }
 
 // OpenCircuit registers a new circuit with no legs. Bind its legs with
@@ -200,7 +232,7 @@ func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (open circuit)", err)
 	}
-	c := &Circuit{reg: r, id: id}
+	c := &Circuit{reg: r, id: id, origin: cfg.Origin}
 	r.lastCircID = id
 	r.circs.add(id, c)
 	return c, nil

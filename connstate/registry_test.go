@@ -1,6 +1,7 @@
 package connstate_test
 
 import (
+	"fmt"
 	"iter"
 	"net/netip"
 	"sync"
@@ -420,38 +421,84 @@ func TestFingerprintLifecycle(t *testing.T) {
 	assert.True(t, c.Fingerprint().IsZero())
 }
 
-func TestTotalsKeepClosedBytes(t *testing.T) {
-	reg, _ := newRegistry(t)
-	relay, err := reg.Open(relayOut("128.31.0.34:9101"))
-	require.NoError(t, err)
-	loop, err := reg.Open(clientIn("127.0.0.1:5000"))
-	require.NoError(t, err)
-	ctl, err := reg.Open(connstate.ConnConfig{
-		Direction: connstate.Inbound, Usage: connstate.UsageControl, Network: connstate.NetworkOutside,
-		Remote: netip.MustParseAddrPort("192.0.2.1:4000"), Established: true,
-	})
-	require.NoError(t, err)
-	dir, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageDirectory, Network: connstate.NetworkOutside})
-	require.NoError(t, err)
-
-	relay.AddRead(1000)
-	relay.AddWritten(2000)
-	loop.AddRead(30)
-	loop.AddWritten(40)
-	ctl.AddRead(5)
-	ctl.AddWritten(6)
-	dir.AddRead(7)
-	dir.AddWritten(8)
-	want := connstate.Totals{RelayRead: 1030, RelayWritten: 2040, TrafficRead: 1007, TrafficWritten: 2008}
-	assert.Equal(t, want, reg.Totals())
-
-	for _, c := range []*connstate.Conn{relay, loop, ctl, dir} {
-		require.NoError(t, c.Close())
+// TestTotalsFollowTorsRateLimit checks which connections the totals count,
+// as tor's connection_is_rate_limited decides, with and without
+// CountPrivate, and that closing keeps their bytes.
+func TestTotalsFollowTorsRateLimit(t *testing.T) {
+	type conn struct {
+		cfg            connstate.ConnConfig
+		read, written  uint64
+		counted, relay bool // counted by default; in the relay totals when counted
+		countedPrivate bool // counted with CountPrivate
 	}
-	assert.Equal(t, want, reg.Totals(), "nothing is lost when connections close")
-	relay.AddRead(1 << 20)
-	assert.Equal(t, want, reg.Totals(), "bytes after close are not counted")
-	assert.Empty(t, reg.AppendEntries(nil))
+	in := func(u connstate.Usage, remote string) connstate.ConnConfig {
+		cfg := connstate.ConnConfig{Direction: connstate.Inbound, Usage: u, Network: connstate.NetworkOutside, Established: true}
+		if remote != "" {
+			cfg.Remote = netip.MustParseAddrPort(remote)
+		}
+		return cfg
+	}
+	unix := in(connstate.UsageControl, "")
+	unix.Unix = true
+	conns := []conn{
+		{cfg: relayOut("128.31.0.34:9101"), read: 1000, written: 2000, counted: true, relay: true, countedPrivate: true},
+		{cfg: in(connstate.UsageRelay, "127.0.0.1:5000"), read: 30, written: 40, relay: true, countedPrivate: true},
+		{cfg: in(connstate.UsageRelay, "10.1.2.3:5000"), read: 50, written: 60, relay: true, countedPrivate: true},
+		{cfg: in(connstate.UsageRelay, "[::ffff:192.168.1.1]:5000"), read: 70, written: 80, relay: true, countedPrivate: true},
+		{cfg: in(connstate.UsageControl, "192.0.2.1:4000"), read: 5, written: 6, counted: true, countedPrivate: true},
+		{cfg: in(connstate.UsageControl, "127.0.0.1:4000"), read: 9, written: 10, countedPrivate: true},
+		{cfg: in(connstate.UsageDirectory, ""), read: 7, written: 8, countedPrivate: true}, // no address: never public
+		{cfg: unix, read: 11, written: 12},
+		{cfg: in(connstate.UsageClient, "[2001:db8::1]:443"), read: 100, written: 200, counted: true, countedPrivate: true},
+	}
+	for _, private := range []bool{false, true} {
+		t.Run(fmt.Sprintf("CountPrivate=%v", private), func(t *testing.T) {
+			var opts []connstate.Option
+			if private {
+				opts = append(opts, connstate.CountPrivate())
+			}
+			reg := connstate.NewRegistry(opts...)
+			var want connstate.Totals
+			var handles []*connstate.Conn
+			for _, c := range conns {
+				h, err := reg.Open(c.cfg)
+				require.NoError(t, err)
+				h.AddRead(c.read)
+				h.AddWritten(c.written)
+				handles = append(handles, h)
+				if counted := c.counted || private && c.countedPrivate; counted {
+					want.TrafficRead += c.read
+					want.TrafficWritten += c.written
+					if c.relay {
+						want.RelayRead += c.read
+						want.RelayWritten += c.written
+					}
+				}
+			}
+			assert.Equal(t, want, reg.Totals())
+			for _, h := range handles {
+				require.NoError(t, h.Close())
+			}
+			assert.Equal(t, want, reg.Totals(), "nothing is lost when connections close")
+			handles[0].AddRead(1 << 20)
+			assert.Equal(t, want, reg.Totals(), "bytes after close are not counted")
+			assert.Empty(t, reg.AppendEntries(nil))
+		})
+	}
+}
+
+func TestInternalIsTorsRule(t *testing.T) {
+	for addr, internal := range map[string]bool{
+		"0.0.0.0": true, "0.1.2.3": true, "10.0.0.1": true, "100.64.0.1": true, "100.127.255.255": true,
+		"100.128.0.1": false, "127.0.0.1": true, "169.254.1.1": true, "172.16.0.1": true, "172.31.255.255": true,
+		"172.32.0.1": false, "192.168.0.1": true, "192.169.0.1": false, "198.18.0.1": false, "8.8.8.8": false,
+		"::": true, "::1": true, "::2": false, "fc00::1": true, "fdff::1": true, "fe80::1": true, "febf::1": true,
+		"fec0::1": true, "feff::1": true, "ff02::1": false, "2001:db8::1": false, "::ffff:10.0.0.1": true,
+		"::ffff:8.8.8.8": false,
+	} {
+		assert.Equal(t, internal, connstate.Internal(netip.MustParseAddr(addr)), addr)
+	}
+	assert.True(t, connstate.Internal(netip.Addr{}), "an unknown address")
 }
 
 func TestCounterAddsDoNotAllocate(t *testing.T) {
@@ -560,4 +607,63 @@ func TestConcurrentUse(t *testing.T) {
 		sum += uint64(i)
 	}
 	assert.Equal(t, workers*sum, reg.Totals().RelayRead, "open plus closed bytes")
+}
+
+func TestOriginCircuitsMarkTheirLegs(t *testing.T) {
+	reg, _ := newRegistry(t)
+	relay, err := reg.Open(relayOut("128.31.0.34:9101"))
+	require.NoError(t, err)
+	client, err := reg.Open(clientIn("198.51.100.7:4000"))
+	require.NoError(t, err)
+	carried, err := reg.OpenCircuit(connstate.CircuitConfig{})
+	require.NoError(t, err)
+	own, err := reg.OpenCircuit(connstate.CircuitConfig{Origin: true})
+	require.NoError(t, err)
+	assert.False(t, carried.Origin())
+	assert.True(t, own.Origin())
+	assert.False(t, (*connstate.Circuit)(nil).Origin())
+	_, err = carried.BindInbound(client)
+	require.NoError(t, err)
+	_, err = carried.BindOutbound(relay)
+	require.NoError(t, err)
+	_, err = own.BindOutbound(relay)
+	require.NoError(t, err)
+
+	origin := map[[2]uint64]bool{}
+	for e := range reg.Entries() {
+		origin[[2]uint64{e.CircID, e.ConnID}] = e.Origin
+	}
+	assert.Equal(t, map[[2]uint64]bool{
+		{0, relay.ID()}: false, {0, client.ID()}: false, // own lines
+		{carried.ID(), client.ID()}: false, {carried.ID(), relay.ID()}: false,
+		{own.ID(), relay.ID()}: true,
+	}, origin)
+	e, ok := reg.LookupEntry(own.ID(), relay.ID())
+	require.True(t, ok)
+	assert.True(t, e.Origin, "LookupEntry fills the same line")
+}
+
+func TestEntryPartsAtComputesUptimesAtTheInstant(t *testing.T) {
+	reg, clk := newRegistry(t)
+	start := clk.Now()
+	old, err := reg.Open(clientIn("198.51.100.7:4000"))
+	require.NoError(t, err)
+	clk.Advance(25 * time.Second)
+	young, err := reg.Open(clientIn("198.51.100.8:4000"))
+	require.NoError(t, err)
+	clk.Advance(5 * time.Second)
+
+	uptimes := func(at time.Time) map[uint64]uint64 {
+		parts, release := reg.EntryPartsAt(at, 1)
+		defer release()
+		got := map[uint64]uint64{}
+		for _, p := range parts {
+			for e := range p {
+				got[e.ConnID] = e.Uptime
+			}
+		}
+		return got
+	}
+	assert.Equal(t, map[uint64]uint64{old.ID(): 20, young.ID(): 0}, uptimes(start.Add(20*time.Second)), "young opened after the instant")
+	assert.Equal(t, map[uint64]uint64{old.ID(): 30, young.ID(): 5}, uptimes(start.Add(time.Hour)), "an instant ahead of the clock counts as now")
 }

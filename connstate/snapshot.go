@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // snapshot is the membership of the registry at one instant: the pointers
@@ -34,12 +35,14 @@ type circuitLegs struct {
 // the open connections and of the circuits' legs are copied into scratch
 // space kept from the last snapshot; the legs are flattened after it,
 // since a published legs array never changes.
-func (r *Registry) capture() *snapshot {
+//
+// Uptimes are computed at now, registry-relative nanoseconds.
+func (r *Registry) capture(now int64) *snapshot {
 	s := r.spare.Swap(nil)
 	if s == nil {
 		s = new(snapshot) // first use, or a concurrent snapshot holds the spare
 	}
-	s.now = r.now()
+	s.now = now
 	r.mu.RLock()
 	s.conns = r.conns.appendLive(s.conns[:0])
 	for _, sl := range r.circs.slots {
@@ -105,6 +108,7 @@ func (c *Conn) fillOwn(e *Entry, now int64) {
 // fill writes the leg's line into *e.
 func (l *Leg) fill(e *Entry, now int64, circ uint64) {
 	l.conn.fill(e, now, circ, l.read.Load(), l.written.Load())
+	e.Origin = l.circ.origin
 }
 
 // visibleAt reports whether the leg shows in a snapshot at generation g:
@@ -137,7 +141,7 @@ func (r *Registry) walk(yield func(*Entry) bool) {
 	if !r.usable() {
 		return
 	}
-	s := r.capture()
+	s := r.capture(r.now())
 	defer r.release(s)
 	s.each(0, s.lines(), &s.entry, yield)
 }
@@ -162,7 +166,19 @@ func (r *Registry) EntryParts(n int) (parts []iter.Seq[*Entry], release func()) 
 	if !r.usable() {
 		return []iter.Seq[*Entry]{func(func(*Entry) bool) {}}, func() {}
 	}
-	s := r.capture()
+	return r.EntryPartsAt(r.clock.Now(), n)
+}
+
+// EntryPartsAt is [Registry.EntryParts] with every UPTIME computed at the
+// instant at rather than now: what a snapshot shows when it stands for an
+// instant of a grid, as the public scrub tier's epochs do. An instant after
+// now counts as now, so that no uptime runs ahead of the clock; a
+// connection established after at shows 0.
+func (r *Registry) EntryPartsAt(at time.Time, n int) (parts []iter.Seq[*Entry], release func()) {
+	if !r.usable() {
+		return []iter.Seq[*Entry]{func(func(*Entry) bool) {}}, func() {}
+	}
+	s := r.capture(min(r.offset(at), r.now()))
 	// refs counts the holder (until release) and each range under way; the
 	// last one out gives the scratch back.
 	var refs atomic.Int64

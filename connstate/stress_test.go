@@ -24,8 +24,8 @@ import (
 // test added to it while it was open: what the registry's totals must hold.
 type stressConn struct {
 	c       *connstate.Conn
-	relay   bool // usage relay: counts in Totals.Relay*
-	traffic bool // neither control nor loopback: counts in Totals.Traffic*
+	relay   bool // rate limited, usage relay: counts in Totals.Relay*
+	traffic bool // rate limited (a public address): counts in Totals.Traffic*
 
 	// Adders hold mu for reading while they add, the closer for writing
 	// while it closes, so that every byte counted here was added before
@@ -141,18 +141,18 @@ func stressConfig(rng *rand.Rand) (cfg connstate.ConnConfig, relay, traffic bool
 	if cfg.Network == connstate.NetworkTor && rng.IntN(2) == 0 {
 		cfg.Fingerprint = fpA
 	}
-	loopback := false
+	public := false // loopback and unknown addresses are not rate limited, so not counted
 	switch rng.IntN(5) {
 	case 0:
-		cfg.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(rng.IntN(256))}), uint16(rng.IntN(65536)))
+		cfg.Remote, public = netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(rng.IntN(256))}), uint16(rng.IntN(65536))), true
 	case 1:
-		cfg.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(rng.IntN(256))}), uint16(rng.IntN(65536)))
+		cfg.Remote, public = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(rng.IntN(256))}), uint16(rng.IntN(65536))), true
 	case 2:
-		cfg.Remote, loopback = netip.MustParseAddrPort("127.0.0.1:9051"), true
+		cfg.Remote = netip.MustParseAddrPort("127.0.0.1:9051")
 	case 3:
-		cfg.Remote, loopback = netip.MustParseAddrPort("[::ffff:127.0.0.2]:9051"), true
+		cfg.Remote = netip.MustParseAddrPort("[::ffff:127.0.0.2]:9051")
 	}
-	return cfg, cfg.Usage == connstate.UsageRelay, cfg.Usage != connstate.UsageControl && !loopback
+	return cfg, public && cfg.Usage == connstate.UsageRelay, public
 }
 
 type stressKey struct{ circ, conn uint64 }

@@ -1,28 +1,34 @@
 package connstate
 
-// Totals are byte counts over every connection a registry has held, open or
-// closed.
+// Totals are byte counts over every rate-limited connection a registry
+// has held, open or closed. A connection is rate limited as tor decides
+// it: unless it runs over a unix socket or an in-process link
+// ([ConnConfig.Unix]), or its peer's address is unknown or [Internal]
+// and the registry was not made with [CountPrivate].
+//
+// Both pairs count the same connections, so that comparing them tells
+// nothing of whether a peer is on loopback or a private network.
 type Totals struct {
-	// RelayRead and RelayWritten count connections whose usage is
-	// UsageRelay: the proposal's info/relay/read-total and write-total.
+	// RelayRead and RelayWritten count rate-limited connections whose
+	// usage is UsageRelay: the proposal's info/relay/read-total and
+	// write-total.
 	RelayRead, RelayWritten uint64
-	// TrafficRead and TrafficWritten count connections to peers that are
-	// not loopback addresses, control connections excluded: tor's
-	// traffic/read and traffic/written. A peer whose address is unknown
-	// counts, since nothing says it is local.
+	// TrafficRead and TrafficWritten count every rate-limited connection:
+	// tor's traffic/read and traffic/written.
 	TrafficRead, TrafficWritten uint64
 }
 
 // totalsOf returns what the connection adds to the totals now.
 func totalsOf(c *Conn) Totals {
 	var t Totals
+	if !c.rateLimited {
+		return t
+	}
 	read, written := c.read.Load(), c.written.Load()
 	if usageOf(c.state.Load()) == UsageRelay {
 		t.RelayRead, t.RelayWritten = read, written
 	}
-	if c.traffic {
-		t.TrafficRead, t.TrafficWritten = read, written
-	}
+	t.TrafficRead, t.TrafficWritten = read, written
 	return t
 }
 

@@ -255,4 +255,10 @@ type Entry struct {
 	Read        uint64         // READ: bytes read (the circuit's bytes on a leg line)
 	Written     uint64         // WRITE: bytes written (likewise)
 	Uptime      uint64         // UPTIME: whole seconds since established, or since the attempt began
+
+	// Origin is true on a leg line of a circuit this relay built for its
+	// own use ([CircuitConfig.Origin]); false on every other line. It is
+	// not a field of the line: scrub policies decide with it which legs
+	// may be shown.
+	Origin bool
 }
