@@ -23,6 +23,8 @@ type Consensus struct {
 	FreshUntil time.Time
 	ValidUntil time.Time
 	Routers    []RouterStatus // in document order
+
+	byID map[connstate.Fingerprint]int // index into Routers, the first entry of each identity
 }
 
 // RouterStatus is one router-status entry.
@@ -33,7 +35,10 @@ type RouterStatus struct {
 	Addr      netip.Addr
 	ORPort    uint16
 	DirPort   uint16
-	Flags     []string // the s line
+	// ORAddrs are the further ORPorts of the entry's a lines (an IPv6 one,
+	// in today's consensus), in document order.
+	ORAddrs []netip.AddrPort
+	Flags   []string // the s line
 	// Text is the entry as the document has it, from its r line up to the
 	// next entry, each line ending in "\n".
 	Text string
@@ -169,6 +174,7 @@ func (p *parser) parse() (*Consensus, error) {
 			if !sawStatus || c.ValidAfter.IsZero() || c.FreshUntil.IsZero() || c.ValidUntil.IsZero() {
 				return nil, p.errorf("footer before the header's vote-status, valid-after, fresh-until and valid-until")
 			}
+			c.index()
 			return c, nil
 		case "r":
 			if err := finish(); err != nil {
@@ -179,6 +185,12 @@ func (p *parser) parse() (*Consensus, error) {
 				return nil, err
 			}
 			entry, entryLine = &rs, p.n
+		case "a":
+			ap, err := netip.ParseAddrPort(args)
+			if err != nil || ap.Port() == 0 || ap.Addr().Zone() != "" {
+				return nil, p.errorf("a line %.60q: want ADDRESS:PORT", args)
+			}
+			entry.ORAddrs = append(entry.ORAddrs, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 		case "s":
 			if entry.Flags != nil {
 				return nil, p.errorf("second s line for %s", entry.Nickname)
@@ -304,6 +316,70 @@ func validNickname(s string) bool {
 		}
 	}
 	return true
+}
+
+// index builds byID; the first entry of an identity wins, as a lookup by
+// identity would find it in document order.
+func (c *Consensus) index() {
+	c.byID = make(map[connstate.Fingerprint]int, len(c.Routers))
+	for i := range c.Routers {
+		if _, dup := c.byID[c.Routers[i].Identity]; !dup {
+			c.byID[c.Routers[i].Identity] = i
+		}
+	}
+}
+
+// Lookup returns the entry of the relay with identity fp, the first in
+// document order, and false if the consensus lists none.
+func (c *Consensus) Lookup(fp connstate.Fingerprint) (*RouterStatus, bool) {
+	if c == nil {
+		return nil, false
+	}
+	if c.byID != nil {
+		i, ok := c.byID[fp]
+		if !ok {
+			return nil, false
+		}
+		return &c.Routers[i], true
+	}
+	for i := range c.Routers { // a Consensus built by hand, not parsed
+		if c.Routers[i].Identity == fp {
+			return &c.Routers[i], true
+		}
+	}
+	return nil, false
+}
+
+// LookupRelay reports whether the consensus lists a relay with identity
+// fp, and, if addr is one of the addresses it publishes an ORPort at (the
+// r line's, or an a line's), that address and ORPort: the zero AddrPort
+// otherwise. It is what the public tier of package scrub asks of its
+// scrub.Relays.
+func (c *Consensus) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (netip.AddrPort, bool) {
+	r, ok := c.Lookup(fp)
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	return r.PublishedAt(addr), true
+}
+
+// PublishedAt returns the ORPort the entry publishes at addr (compared
+// without zone, IPv4-mapped as IPv4), or the zero AddrPort if it publishes
+// none there.
+func (r *RouterStatus) PublishedAt(addr netip.Addr) netip.AddrPort {
+	addr = addr.Unmap().WithZone("")
+	if !addr.IsValid() {
+		return netip.AddrPort{}
+	}
+	if r.Addr == addr && r.ORPort != 0 {
+		return netip.AddrPortFrom(r.Addr, r.ORPort)
+	}
+	for _, ap := range r.ORAddrs {
+		if ap.Addr() == addr {
+			return ap
+		}
+	}
+	return netip.AddrPort{}
 }
 
 // AppendAuthorities appends the text of the entries flagged Authority,

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/internal/golden"
 )
@@ -436,4 +437,63 @@ func TestParseConcurrent(t *testing.T) {
 	for range 8 {
 		assert.Equal(t, want, <-done)
 	}
+}
+
+func TestLookupRelay(t *testing.T) {
+	c, err := consensus.Parse(bytes.NewReader(readFixture(t)))
+	require.NoError(t, err)
+	bastet := mustFingerprint(t, "24E2F139121D4394C54B5BCC368B3B411857C413")
+	none := mustFingerprint(t, "0000000000000000000000000000000000000001")
+	for _, tc := range []struct {
+		name   string
+		fp     connstate.Fingerprint
+		addr   string
+		want   string // "" for the zero AddrPort
+		listed bool
+	}{
+		{"IPv4 of the r line", bastet, "204.13.164.118", "204.13.164.118:443", true},
+		{"IPv4-mapped", bastet, "::ffff:204.13.164.118", "204.13.164.118:443", true},
+		{"IPv6 of the a line", bastet, "2620:13:4000:6000::1000:118", "[2620:13:4000:6000::1000:118]:443", true},
+		{"another address", bastet, "204.13.164.119", "", true},
+		{"no address", bastet, "", "", true},
+		{"unlisted", none, "204.13.164.118", "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var addr netip.Addr
+			if tc.addr != "" {
+				addr = netip.MustParseAddr(tc.addr)
+			}
+			got, listed := c.LookupRelay(tc.fp, addr)
+			assert.Equal(t, tc.listed, listed)
+			if tc.want == "" {
+				assert.False(t, got.IsValid(), got.String())
+			} else {
+				assert.Equal(t, tc.want, got.String())
+			}
+		})
+	}
+	var nilConsensus *consensus.Consensus
+	_, listed := nilConsensus.LookupRelay(bastet, netip.MustParseAddr("204.13.164.118"))
+	assert.False(t, listed, "a nil Consensus lists nothing")
+	hand := &consensus.Consensus{Routers: []consensus.RouterStatus{{Identity: bastet, Addr: netip.MustParseAddr("192.0.2.1"), ORPort: 9001}}}
+	got, listed := hand.LookupRelay(bastet, netip.MustParseAddr("192.0.2.1"))
+	assert.True(t, listed, "a Consensus built by hand")
+	assert.Equal(t, "192.0.2.1:9001", got.String())
+}
+
+func TestParseALines(t *testing.T) {
+	c := parseString(t, edit("s Running Valid\n", "a [2001:db8::200]:8443\ns Running Valid\n"))
+	assert.Equal(t, []netip.AddrPort{netip.MustParseAddrPort("[2001:db8::200]:8443")}, c.Routers[1].ORAddrs)
+	assert.Contains(t, c.Routers[1].Text, "a [2001:db8::200]:8443\n", "kept in the entry's text")
+	for _, bad := range []string{"a", "a 2001:db8::200", "a [2001:db8::200]:0", "a [fe80::1%eth0]:443", "a [2001:db8::200]:70000"} {
+		_, err := consensus.Parse(strings.NewReader(edit("s Running Valid\n", bad+"\ns Running Valid\n")))
+		assert.ErrorIs(t, err, consensus.ErrMalformed, bad)
+	}
+}
+
+func mustFingerprint(t *testing.T, s string) connstate.Fingerprint {
+	t.Helper()
+	fp, err := connstate.ParseFingerprint(s)
+	require.NoError(t, err)
+	return fp
 }

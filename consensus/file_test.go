@@ -2,6 +2,7 @@ package consensus_test
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/consensus"
 )
 
@@ -298,4 +301,37 @@ func TestFileSourceConcurrentRewrite(t *testing.T) {
 	got, err := src.AppendAuthorities(nil)
 	require.NoError(t, err)
 	assert.Equal(t, moriaText, string(got), "the last document written")
+}
+
+func TestFileSourceLookupRelayFollowsTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cached-consensus")
+	clk := connstatetest.NewClock(mtime)
+	src := consensus.NewFileSource(path, consensus.WithClock(clk))
+	newcomer, err := connstate.ParseFingerprint("6F7DEB6F28D60CF2CD1BE069039A9DD9E94E4580")
+	require.NoError(t, err)
+	addr := netip.MustParseAddr("192.0.2.200")
+
+	_, listed := src.LookupRelay(newcomer, addr)
+	assert.False(t, listed, "no file: no relay")
+
+	writeFile(t, path, validDoc, mtime)
+	_, listed = src.LookupRelay(newcomer, addr)
+	assert.False(t, listed, "within RelayRecheck the file is not looked at again")
+	clk.Advance(consensus.RelayRecheck)
+	got, listed := src.LookupRelay(newcomer, addr)
+	assert.True(t, listed, "the file is read once RelayRecheck has passed")
+	assert.Equal(t, "192.0.2.200:8443", got.String())
+
+	writeFile(t, path, strings.Replace(validDoc, "valid-after", "valid-afterr", 1), mtime.Add(time.Second))
+	clk.Advance(consensus.RelayRecheck)
+	_, listed = src.LookupRelay(newcomer, addr)
+	assert.False(t, listed, "a malformed file lists no relay")
+	_, err = src.AppendAuthorities(nil)
+	assert.ErrorIs(t, err, consensus.ErrMalformed, "and is an error for ns/authority")
+
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Mkdir(path, 0o700))
+	clk.Advance(consensus.RelayRecheck)
+	_, listed = src.LookupRelay(newcomer, addr)
+	assert.False(t, listed, "a directory lists no relay")
 }
