@@ -34,6 +34,14 @@ func (s *Server) admit(nc net.Conn) {
 		nc.Close()
 		return
 	}
+	// The kernel's account of the queue has its clock's resolution (a
+	// jiffy, up to 10 ms), but its accept queue is first in, first out: a
+	// connection accepted later arrived later, so that among connections
+	// made within one tick the oldest is still the first accepted.
+	s.mu.Lock()
+	arrived = max(arrived, s.lastArrived+1)
+	s.lastArrived = arrived
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
 		if s.closing {

@@ -116,6 +116,9 @@ type Server struct {
 	// that was (Server.since): guarded by mu.
 	gaveWay        int
 	lastGiveWayLog int64
+	// lastArrived is the arrival (Server.since) given to the connection
+	// accepted last: guarded by mu.
+	lastArrived int64
 
 	nonce func(n int) []byte // AUTHCHALLENGE's server nonces: randomBytes, or fixed ones in the fuzz test
 }

@@ -22,7 +22,7 @@ func BenchmarkScrubFormatEntry(b *testing.B) {
 		"client": {ConnID: 23, CircID: 1041, Remote: netip.MustParseAddrPort("198.51.100.7:50312"), LocalPort: 9001,
 			Flags: flags("IRt"), Read: 3072, Written: 1024, Uptime: 42},
 	}
-	policy := scrub.Default()
+	policy := scrub.TestNetwork()
 	for name, e := range entries {
 		b.Run(name, func(b *testing.B) {
 			buf := make([]byte, 0, 256)
@@ -45,7 +45,7 @@ func BenchmarkScrubFormatBusy(b *testing.B) {
 	}
 	entries := reg.AppendEntries(nil)
 	work := make([]connstate.Entry, len(entries))
-	policy := scrub.Default()
+	policy := scrub.TestNetwork()
 	buf := make([]byte, 0, 16<<20)
 	b.ReportAllocs()
 	var elapsed int64

@@ -12,6 +12,7 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // BenchmarkConnAll answers GETINFO conn/all over the busy fixture's 100,000
@@ -61,7 +62,7 @@ func BenchmarkOpenCloseDuringReadTotal(b *testing.B) {
 		c.AddRead(uint64(i))
 	}
 	m := getinfo.NewMux()
-	(&getinfo.Relay{Totals: reg.Totals}).Register(m)
+	(&getinfo.Conns{Totals: reg.Totals, Policy: scrub.TestNetwork()}).Register(m) // live: every answer walks
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var answers atomic.Int64

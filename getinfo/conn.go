@@ -3,9 +3,11 @@ package getinfo
 import (
 	"iter"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/format"
@@ -24,23 +26,45 @@ type Source interface {
 	LookupEntry(circID, connID uint64) (connstate.Entry, bool)
 }
 
-// Conns is the family of the proposal's connection keys, every entry
-// passed through Policy:
+// Conns is the family of the keys read from a relay's connections, every
+// answer passed through Policy:
 //
-//   - conn/all: every entry line, joined by "\n", with no trailing newline
-//     (an empty value when there are none);
-//   - conn/<circ>/<conn>: one entry line. Both numbers must be canonical
-//     decimal (no sign, no leading zero, within uint64); a malformed pair,
-//     or one that names no line, is an unrecognized key.
+//   - conn/all: every entry line the policy shows, joined by "\n", with
+//     no trailing newline (an empty value when there are none);
+//   - conn/<circ>/<conn>: one entry line, exactly as conn/all would show
+//     it. Both numbers must be canonical decimal (no sign, no leading
+//     zero, within uint64); a malformed pair, or one that names no shown
+//     line, is an unrecognized key;
+//   - if Totals is set, the byte totals: info/relay/read-total and
+//     write-total (and relay/read-total, relay/write-total), and tor's
+//     traffic/read and traffic/written.
+//
+// Under the public tier (the default) every one of these keys is answered
+// from one view per epoch: a snapshot of the lines and the totals taken
+// at each multiple of the policy's epoch on Clock, shared by every
+// controller, so that within an epoch every answer is byte-identical
+// however fast and whatever keys are asked. The snapshots are taken by a
+// timer at the grid's instants while controllers ask, and stop after six
+// epochs without a question; the first question after that takes one at
+// once, with every UPTIME at its epoch's instant. The other tiers answer
+// live.
 //
 // A Conns is also a [Handler] for those keys. It is safe for concurrent
 // use; do not change or copy it once registered.
 type Conns struct {
-	// Source is what the keys read; a *connstate.Registry is one. Without
-	// it, Register mounts nothing.
+	// Source is what the conn/ keys read; a *connstate.Registry is one.
+	// Without it, those keys are not mounted.
 	Source Source
-	// Policy scrubs every entry. The zero Policy is [scrub.Default].
+	// Totals returns the byte totals, closed connections included; a
+	// *connstate.Registry's Totals method fits. Without it, the totals
+	// keys are not mounted.
+	Totals func() connstate.Totals
+	// Policy scrubs every entry and the totals. The zero Policy is the
+	// public tier with no source of public relays: no endpoint is shown.
 	Policy scrub.Policy
+	// Clock places the public tier's epochs. nil means the Source's own
+	// (a Registry's Clock), else the real clock.
+	Clock connstate.Clock
 	// Workers is how many goroutines may format one conn/all from a
 	// [PartitionedSource]: 0 means GOMAXPROCS, at most 8; 1 keeps the work
 	// on the caller's goroutine.
@@ -48,53 +72,121 @@ type Conns struct {
 
 	// spare keeps the other workers' buffers for the next conn/all: a lone
 	// pointer, not a sync.Pool, which a GC would empty of megabytes.
-	spare atomic.Pointer[[][]byte]
+	spare  atomic.Pointer[[][]byte]
+	epochs epochs
 }
 
 // PartitionedSource is a [Source] that can also split one snapshot of its
 // entries into ordered parts to be ranged on several goroutines at once,
-// as [connstate.Registry.EntryParts] does; release ends the snapshot.
-// [Conns] formats a large conn/all from such a source in parallel.
+// with every UPTIME computed at a given instant, as
+// [connstate.Registry.EntryPartsAt] does; release ends the snapshot.
+// [Conns] formats a large conn/all from such a source in parallel, and
+// dates the public tier's lines at their epoch's instant.
 type PartitionedSource interface {
 	Source
-	EntryParts(n int) (parts []iter.Seq[*connstate.Entry], release func())
+	EntryPartsAt(at time.Time, n int) (parts []iter.Seq[*connstate.Entry], release func())
 }
 
 // The conn/ keys as registered on a Mux, and their info/names descriptions.
 const (
 	ConnAllKey    = "conn/all"
 	ConnPrefix    = "conn/"
-	connAllDoc    = "Every connection and circuit leg, one entry line each, client and exit endpoints scrubbed."
+	connAllDoc    = "Every connection and circuit leg that the privacy tier shows, one entry line each."
 	connPrefixDoc = "One entry line by circuit and connection ID: conn/<circ>/<conn>, circ 0 for the connection itself."
 )
 
-// Register mounts conn/all and the conn/ prefix on m, if Source is set.
+// The totals keys.
+const (
+	readTotalKey  = "info/relay/read-total"
+	writeTotalKey = "info/relay/write-total"
+	trafficRead   = "traffic/read"
+	trafficWrote  = "traffic/written"
+)
+
+// Register mounts the keys whose sources are set on m.
 func (h *Conns) Register(m *Mux) {
-	if h.Source == nil {
-		return
+	if h.Source != nil {
+		m.Handle(ConnAllKey, connAllDoc, h)
+		m.HandlePrefix(ConnPrefix, connPrefixDoc, h)
 	}
-	m.Handle(ConnAllKey, connAllDoc, h)
-	m.HandlePrefix(ConnPrefix, connPrefixDoc, h)
+	if h.Totals != nil {
+		m.Handle(readTotalKey, "Bytes read on rate-limited relaying connections since start, closed ones included (proposal name).", h)
+		m.Handle("relay/read-total", "Bytes read on rate-limited relaying connections since start, closed ones included (proposal 173 name).", h)
+		m.Handle(writeTotalKey, "Bytes written on rate-limited relaying connections since start, closed ones included (proposal name).", h)
+		m.Handle("relay/write-total", "Bytes written on rate-limited relaying connections since start, closed ones included (proposal 173 name).", h)
+		m.Handle(trafficRead, "Bytes read since start on rate-limited connections: not loopback, private or unix unless counted.", h)
+		m.Handle(trafficWrote, "Bytes written since start on rate-limited connections: not loopback, private or unix unless counted.", h)
+	}
 }
 
-// AppendInfo appends the value of a conn/ key to dst.
+// AppendInfo appends the value of one of the family's keys to dst.
 func (h *Conns) AppendInfo(dst []byte, key string) ([]byte, error) {
+	var v *epochView
+	if h.Policy.EpochLength() > 0 {
+		v = h.current()
+	}
+	switch key {
+	case readTotalKey, "relay/read-total", writeTotalKey, "relay/write-total", trafficRead, trafficWrote:
+		if h.Totals == nil {
+			return dst, ErrUnrecognized
+		}
+		t := h.Policy.Totals(h.Totals())
+		if v != nil {
+			t = v.totals
+		}
+		return strconv.AppendUint(dst, pickTotal(t, key), 10), nil
+	}
 	if h.Source == nil {
 		return dst, ErrUnrecognized
 	}
 	if key == ConnAllKey {
-		return h.appendAll(dst), nil
+		if v != nil {
+			return append(dst, v.all...), nil
+		}
+		return h.appendAll(dst, h.clock().Now()), nil
 	}
 	circ, conn, ok := parseConnKey(key)
 	if !ok {
 		return dst, ErrUnrecognized
 	}
+	if v != nil {
+		line, found := findLine(v.all, circ, conn)
+		if !found {
+			return dst, ErrUnrecognized
+		}
+		return append(dst, line...), nil
+	}
 	e, found := h.Source.LookupEntry(circ, conn)
-	if !found {
+	if !found || !h.Policy.Scrub(&e) {
 		return dst, ErrUnrecognized
 	}
-	h.Policy.Scrub(&e)
 	return format.AppendEntry(dst, &e), nil
+}
+
+// pickTotal returns the total a key names.
+func pickTotal(t connstate.Totals, key string) uint64 {
+	switch key {
+	case readTotalKey, "relay/read-total":
+		return t.RelayRead
+	case writeTotalKey, "relay/write-total":
+		return t.RelayWritten
+	case trafficRead:
+		return t.TrafficRead
+	}
+	return t.TrafficWritten
+}
+
+// clock is what places the epochs, and dates a live conn/all.
+func (h *Conns) clock() connstate.Clock {
+	if h.Clock != nil {
+		return h.Clock
+	}
+	if c, ok := h.Source.(interface{ Clock() connstate.Clock }); ok {
+		if clock := c.Clock(); clock != nil {
+			return clock
+		}
+	}
+	return connstate.RealClock()
 }
 
 // workers is how many goroutines format one conn/all.
@@ -109,13 +201,15 @@ func (h *Conns) workers() int {
 // entries is built, so a warm conn/all allocates no more for 100,000
 // entries than for ten. A large list from a PartitionedSource is formatted
 // by several goroutines, each into its own buffer, joined in order.
-func (h *Conns) appendAll(dst []byte) []byte {
+//
+// A PartitionedSource dates every line at; another Source at its own now.
+func (h *Conns) appendAll(dst []byte, at time.Time) []byte {
 	ps, ok := h.Source.(PartitionedSource)
-	if !ok || h.workers() == 1 {
+	if !ok {
 		dst, _ = h.appendPart(dst, h.Source.Entries())
 		return dst
 	}
-	parts, release := ps.EntryParts(h.workers())
+	parts, release := ps.EntryPartsAt(at, h.workers())
 	defer release()
 	if len(parts) == 1 {
 		dst, _ = h.appendPart(dst, parts[0])
@@ -163,14 +257,13 @@ func (h *Conns) appendAll(dst []byte) []byte {
 	return dst
 }
 
-// appendPart formats entries, each scrubbed in place, joined by "\n", and
-// reports whether any line has been written.
+// appendPart formats the entries the policy shows, each scrubbed in
+// place, joined by "\n", and reports whether any line has been written.
 func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry]) ([]byte, bool) {
 	n := len(dst)
 	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
 		for e := range entries {
-			h.Policy.Scrub(e)
-			if !yield(e) {
+			if h.Policy.Scrub(e) && !yield(e) {
 				return
 			}
 		}

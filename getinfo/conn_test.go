@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,30 +43,42 @@ func reply(t testing.TB, m *getinfo.Mux, keys ...string) string {
 	return buf.String()
 }
 
-// TestConnAllGolden answers conn/all for every fixture under both policies
-// and compares the whole reply, byte for byte, with testdata/conn/.
+// TestConnAllGolden answers conn/all for every fixture under each tier and
+// compares the whole reply, byte for byte, with testdata/conn/, and with
+// what package oracle says the tier shows. The public tier consults the
+// fixture's listed relays, at an instant of its epoch grid.
 func TestConnAllGolden(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.conns"))
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(paths), 7)
-	policies := []struct {
-		name string
-		p    scrub.Policy
-	}{{"default", scrub.Default()}, {"unscrubbed", scrub.Unscrubbed()}}
 	for _, path := range paths {
 		name := strings.TrimSuffix(filepath.Base(path), ".conns")
+		fx, err := connstatetest.ReadFile(path)
+		require.NoError(t, err)
+		policies := []struct {
+			name string
+			p    scrub.Policy
+		}{{"public", scrub.Public(fx.Relays())}, {"testnet", scrub.TestNetwork()}, {"unscrubbed", scrub.Unscrubbed()}}
 		for _, pol := range policies {
 			t.Run(name+"/"+pol.name, func(t *testing.T) {
-				reg, _, err := connstatetest.LoadFile(path)
+				reg, clk, err := fx.Build()
 				require.NoError(t, err)
+				if pol.p.EpochLength() > 0 {
+					onGrid(clk, pol.p.EpochLength()) // so that the oracle's uptimes are the epoch's
+				}
 				got := reply(t, connMux(t, reg, pol.p), "conn/all")
 				golden.Compare(t, filepath.Join("..", "testdata", "conn", name+"."+pol.name+".reply"), []byte(got))
 
 				// The golden file must also be what the specification says,
 				// as package oracle restates it apart from format and scrub.
 				entries := reg.AppendEntries(nil)
-				want := oracle.DefaultLines(entries)
-				if pol.p.Reveals() {
+				var want string
+				switch pol.name {
+				case "public":
+					want = oracle.PublicLines(entries, oracle.Listed(fx.Relays()), 10)
+				case "testnet":
+					want = oracle.TestNetworkLines(entries)
+				default:
 					lines := make([]string, len(entries))
 					for i, e := range entries {
 						lines[i] = oracle.Line(e)
@@ -75,6 +88,14 @@ func TestConnAllGolden(t *testing.T) {
 				assert.Equal(t, replyFor("conn/all", want), got)
 			})
 		}
+	}
+}
+
+// onGrid advances clk to the next instant of an epoch grid of length d,
+// unless it is on one.
+func onGrid(clk *connstatetest.Clock, d time.Duration) {
+	if off := clk.Now().UnixNano() % int64(d); off != 0 {
+		clk.Advance(d - time.Duration(off))
 	}
 }
 
@@ -89,24 +110,24 @@ func replyFor(key, v string) string {
 func TestConnAllShapeFollowsCount(t *testing.T) {
 	reg, _, err := connstatetest.Load(strings.NewReader(""))
 	require.NoError(t, err)
-	m := connMux(t, reg, scrub.Default())
+	m := connMux(t, reg, scrub.TestNetwork())
 	assert.Equal(t, "250-conn/all=\r\n250 OK\r\n", reply(t, m, "conn/all"), "no entries")
 
 	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt remote=198.51.100.7:1 read=4000 written=1000 age=42"))
 	require.NoError(t, err)
-	m = connMux(t, reg, scrub.Default())
+	m = connMux(t, reg, scrub.TestNetwork())
 	assert.Equal(t, "250-conn/all=23 0 0 0 0 IRt 4096 1024 42\r\n250 OK\r\n", reply(t, m, "conn/all"), "one entry")
 
 	reg, _, err = connstatetest.Load(strings.NewReader("conn 23 IRt age=42\nconn 24 IXt remote=127.0.0.1:5 lport=9051 read=7 age=1"))
 	require.NoError(t, err)
-	m = connMux(t, reg, scrub.Default())
+	m = connMux(t, reg, scrub.TestNetwork())
 	assert.Equal(t, "250+conn/all=\r\n23 0 0 0 0 IRt 0 0 42\r\n24 0 0 127.0.0.1:5 9051 IXt 7 0 1\r\n.\r\n250 OK\r\n", reply(t, m, "conn/all"), "two entries")
 }
 
 func TestConnKeys(t *testing.T) {
 	reg, _, err := connstatetest.LoadFile(filepath.Join(fixtureDir, "exit.conns"))
 	require.NoError(t, err)
-	m := connMux(t, reg, scrub.Default())
+	m := connMux(t, reg, scrub.TestNetwork())
 	found := []struct{ key, want string }{
 		{"conn/0/1", "1 0 0 127.0.0.1:39999 9051 IXt 4000 123456 86400"},
 		{"conn/300/40", "40 300 0 0 0 ORt 39936 1999872 " + uptime(t, reg, 0, 40)},
@@ -144,18 +165,23 @@ func uptime(t *testing.T, reg *connstate.Registry, circ, conn uint64) string {
 
 // TestNoScrubbedEndpointLeaks builds a registry holding every flag
 // combination, with and without fingerprints, over IPv4 and IPv6, each
-// connection on a circuit, and checks that no address or port of a scrubbed
-// connection appears anywhere in any conn/all or conn/<circ>/<conn> reply.
+// connection on a circuit, and checks under the public and test-network
+// tiers that no address or port of a connection the tier scrubs appears
+// anywhere in any conn/all or conn/<circ>/<conn> reply.
 func TestNoScrubbedEndpointLeaks(t *testing.T) {
-	reg := connstate.NewRegistry()
+	reg := connstate.NewRegistry(connstate.WithClock(connstatetest.NewClock(connstatetest.Epoch()))) // no real timer
 	fp := connstate.Fingerprint{0xAB, 0xCD, 0xEF}
-	type secret struct {
-		id    uint64
-		addr  string // the address as IP:PORT spells it, up to the colon before the port
-		ports []string
+	listed := connstatetest.ListedRelays{}
+	type conn struct {
+		id       uint64
+		addr     string // the address as IP:PORT spells it, up to the colon before the port
+		ports    []string
+		relay    bool // a T peer with a fingerprint, listed at its address
+		control  bool
+		remote   netip.AddrPort
+		notRelay bool
 	}
-	var secrets []secret
-	var shown []uint64
+	var conns []conn
 	n := 0
 	for _, dir := range []connstate.Direction{connstate.Inbound, connstate.Outbound} {
 		for _, est := range []bool{false, true} {
@@ -179,6 +205,7 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 								Remote: netip.AddrPortFrom(addr, rport), LocalPort: lport}
 							if withFP {
 								cfg.Fingerprint = fp
+								listed[fp] = append(listed[fp], cfg.Remote)
 							}
 							c, err := reg.Open(cfg)
 							require.NoError(t, err)
@@ -187,11 +214,8 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 							require.NoError(t, err)
 							_, err = circ.BindExit(c)
 							require.NoError(t, err)
-							if (net == connstate.NetworkTor && withFP) || u == connstate.UsageControl {
-								shown = append(shown, c.ID())
-								continue
-							}
-							secrets = append(secrets, secret{c.ID(), spelt, []string{strconv.Itoa(int(rport)), strconv.Itoa(int(lport))}})
+							conns = append(conns, conn{id: c.ID(), addr: spelt, ports: []string{strconv.Itoa(int(rport)), strconv.Itoa(int(lport))},
+								relay: net == connstate.NetworkTor && withFP, control: u == connstate.UsageControl, remote: cfg.Remote})
 						}
 					}
 				}
@@ -204,43 +228,61 @@ func TestNoScrubbedEndpointLeaks(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, c.SetFingerprint(fp))
 	require.NoError(t, c.SetNotRelay())
-	secrets = append(secrets, secret{c.ID(), "[2001:db8:feed::99]:", []string{"41999", "51999"}})
-	require.Greater(t, len(secrets), 60)
-	require.NotEmpty(t, shown)
+	listed[fp] = append(listed[fp], netip.MustParseAddrPort("[2001:db8:feed::99]:41999"))
+	conns = append(conns, conn{id: c.ID(), addr: "[2001:db8:feed::99]:", ports: []string{"41999", "51999"}, notRelay: true})
 
-	m := connMux(t, reg, scrub.Default())
-	var replies []string
-	replies = append(replies, reply(t, m, "conn/all"))
-	for _, e := range reg.AppendEntries(nil) {
-		replies = append(replies, reply(t, m, fmt.Sprintf("conn/%d/%d", e.CircID, e.ConnID)))
-	}
-	all := strings.Join(replies, "")
-	for _, s := range secrets {
-		if strings.Contains(all, s.addr) {
-			t.Errorf("address %s of scrubbed connection %d appears in a reply", s.addr, s.id)
-		}
-		for _, line := range strings.Split(all, "\n") {
-			for _, field := range strings.Fields(strings.TrimPrefix(strings.TrimSuffix(line, "\r"), "250-conn/")) {
-				for _, p := range s.ports {
-					assert.NotEqual(t, p, field, "port of scrubbed connection %d as a field", s.id)
-					assert.False(t, strings.HasSuffix(field, ":"+p), "port of scrubbed connection %d in IP:PORT", s.id)
+	for _, tier := range []struct {
+		policy scrub.Policy
+		shows  func(conn) bool
+	}{
+		{scrub.TestNetwork(), func(c conn) bool { return c.relay || c.control }},
+		{scrub.Public(listed), func(c conn) bool { return c.relay }},
+	} {
+		t.Run(tier.policy.Tier().String(), func(t *testing.T) {
+			var secrets, shown []conn
+			for _, c := range conns {
+				if tier.shows(c) {
+					shown = append(shown, c)
+				} else {
+					secrets = append(secrets, c)
 				}
 			}
-		}
-	}
-	// And the shown ones really are shown: the test would pass vacuously otherwise.
-	unscrubbed := reply(t, connMux(t, reg, scrub.Unscrubbed()), "conn/all")
-	for _, s := range secrets {
-		if !strings.Contains(unscrubbed, s.addr) {
-			t.Errorf("unscrubbed reply lacks %s of connection %d", s.addr, s.id)
-		}
-	}
-	for _, id := range shown {
-		e, ok := reg.LookupEntry(0, id)
-		require.True(t, ok)
-		if !strings.Contains(all, " "+e.Remote.String()+" ") {
-			t.Errorf("connection %d should be shown as %s", id, e.Remote)
-		}
+			require.Greater(t, len(secrets), 60)
+			require.NotEmpty(t, shown)
+
+			m := connMux(t, reg, tier.policy)
+			var replies []string
+			replies = append(replies, reply(t, m, "conn/all"))
+			for _, e := range reg.AppendEntries(nil) {
+				replies = append(replies, reply(t, m, fmt.Sprintf("conn/%d/%d", e.CircID, e.ConnID)))
+			}
+			all := strings.Join(replies, "")
+			for _, s := range secrets {
+				if strings.Contains(all, s.addr) {
+					t.Errorf("address %s of scrubbed connection %d appears in a reply", s.addr, s.id)
+				}
+				for _, line := range strings.Split(all, "\n") {
+					for _, field := range strings.Fields(strings.TrimPrefix(strings.TrimSuffix(line, "\r"), "250-conn/")) {
+						for _, p := range s.ports {
+							assert.NotEqual(t, p, field, "port of scrubbed connection %d as a field", s.id)
+							assert.False(t, strings.HasSuffix(field, ":"+p), "port of scrubbed connection %d in IP:PORT", s.id)
+						}
+					}
+				}
+			}
+			// And the shown ones really are shown: the test would pass vacuously otherwise.
+			unscrubbed := reply(t, connMux(t, reg, scrub.Unscrubbed()), "conn/all")
+			for _, s := range secrets {
+				if !strings.Contains(unscrubbed, s.addr) {
+					t.Errorf("unscrubbed reply lacks %s of connection %d", s.addr, s.id)
+				}
+			}
+			for _, c := range shown {
+				if !strings.Contains(all, " "+c.remote.String()+" ") {
+					t.Errorf("connection %d should be shown as %s", c.id, c.remote)
+				}
+			}
+		})
 	}
 }
 
@@ -250,7 +292,7 @@ func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
 	allocs := func(conns, workers int) float64 {
 		reg, _, err := connstatetest.BusyRelay(5, conns).Build()
 		require.NoError(t, err)
-		h := &getinfo.Conns{Source: reg, Workers: workers}
+		h := &getinfo.Conns{Source: reg, Workers: workers, Policy: scrub.TestNetwork()} // live: every answer formats
 		buf, err := h.AppendInfo(nil, "conn/all")
 		require.NoError(t, err)
 		require.Greater(t, bytes.Count(buf, []byte("\n")), 4*conns)
@@ -269,39 +311,87 @@ func TestWarmConnAllDoesNotAllocatePerEntry(t *testing.T) {
 
 	reg, _, err := connstatetest.BusyRelay(5, 100).Build()
 	require.NoError(t, err)
-	h := &getinfo.Conns{Source: reg}
+	h := &getinfo.Conns{Source: reg, Policy: scrub.TestNetwork()}
 	buf := make([]byte, 0, 256)
 	one := testing.AllocsPerRun(100, func() { buf, _ = h.AppendInfo(buf[:0], "conn/7/12") })
 	assert.Zero(t, one)
+
+	// The public tier answers from its epoch's view: a copy, nothing more.
+	h = &getinfo.Conns{Source: reg}
+	all, err := h.AppendInfo(nil, "conn/all")
+	require.NoError(t, err)
+	assert.Zero(t, testing.AllocsPerRun(100, func() { all, _ = h.AppendInfo(all[:0], "conn/all") }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { buf, _ = h.AppendInfo(buf[:0], "conn/0/12") }))
 }
 
 // Formatting in parallel gives the same bytes as on one goroutine.
 func TestParallelConnAllIsSequential(t *testing.T) {
 	reg, _, err := connstatetest.BusyRelay(9, 3000).Build()
 	require.NoError(t, err)
-	one, err := (&getinfo.Conns{Source: reg, Workers: 1}).AppendInfo(nil, "conn/all")
-	require.NoError(t, err)
-	for _, w := range []int{2, 3, 8} {
-		many, err := (&getinfo.Conns{Source: reg, Workers: w}).AppendInfo([]byte("prefix"), "conn/all")
+	for _, p := range []scrub.Policy{scrub.TestNetwork(), scrub.Public(nil)} {
+		one, err := (&getinfo.Conns{Source: reg, Workers: 1, Policy: p}).AppendInfo(nil, "conn/all")
 		require.NoError(t, err)
-		assert.Equal(t, "prefix"+string(one), string(many), "%d workers", w)
+		for _, w := range []int{2, 3, 8} {
+			many, err := (&getinfo.Conns{Source: reg, Workers: w, Policy: p}).AppendInfo([]byte("prefix"), "conn/all")
+			require.NoError(t, err)
+			assert.Equal(t, "prefix"+string(one), string(many), "%s, %d workers", p.Tier(), w)
+		}
 	}
 }
 
-func ExampleConns() {
-	reg, _, err := connstatetest.Load(strings.NewReader(`
+// exampleFixture is a relay with one public relay peer, one client and
+// the circuit it carries between them, and the consensus listing the peer.
+const exampleFixture = `
 conn 17 ORT fp=9695DFC35FFEB861329B9F1AB04C46397020CE31 remote=128.31.0.34:9101 lport=51622 read=1048576 written=524288 age=3600
-conn 23 IRt remote=198.51.100.7:50312 lport=9001 read=4000 written=1000 age=42
+conn 23 IRt remote=198.51.100.7:50312 lport=9001 read=400000 written=100000 age=42
 circ 1041
 leg 1041 in 23 read=3000 written=1000
 leg 1041 out 17 read=1536 written=2560
-`))
+listed 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101
+`
+
+// A relay serves the public tier, the default, with its consensus as the
+// source of public relays: relay 17 is shown at its published ORPort,
+// client 23 without an endpoint, and the circuit it carries for the client
+// not at all. Every byte count is rounded to 64 KiB, and every answer
+// within an epoch is the same.
+func ExampleConns() {
+	fx, err := connstatetest.ParseFixture(strings.NewReader(exampleFixture))
+	if err != nil {
+		panic(err)
+	}
+	reg, _, err := fx.Build()
 	if err != nil {
 		panic(err)
 	}
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(mux) // scrub.Default()
+	(&getinfo.Conns{Source: reg, Policy: scrub.Public(fx.Relays())}).Register(mux)
+	var out bytes.Buffer
+	if err := getinfo.WriteReply(&out, mux, []string{"conn/all", "conn/0/23"}); err != nil {
+		panic(err)
+	}
+	fmt.Print(strings.ReplaceAll(out.String(), "\r\n", "\n"))
+	_, err = mux.Answer(nil, "conn/1041/23")
+	fmt.Println(err)
+	// Output:
+	// 250+conn/all=
+	// 17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
+	// 23 0 0 0 0 IRt 393216 131072 40
+	// .
+	// 250-conn/0/23=23 0 0 0 0 IRt 393216 131072 40
+	// 250 OK
+	// getinfo: 552 Unrecognized key "conn/1041/23"
+}
 
+// A test network opts into the proposal's full view by name: the legs of
+// every circuit, live values, 1 KiB rounding of scrubbed lines and legs.
+func ExampleConns_testNetwork() {
+	reg, _, err := connstatetest.Load(strings.NewReader(exampleFixture))
+	if err != nil {
+		panic(err)
+	}
+	mux := getinfo.NewMux()
+	(&getinfo.Conns{Source: reg, Policy: scrub.TestNetwork()}).Register(mux)
 	var out bytes.Buffer
 	if err := getinfo.WriteReply(&out, mux, []string{"conn/all", "conn/1041/23"}); err != nil {
 		panic(err)
@@ -310,7 +400,7 @@ leg 1041 out 17 read=1536 written=2560
 	// Output:
 	// 250+conn/all=
 	// 17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600
-	// 23 0 0 0 0 IRt 4096 1024 42
+	// 23 0 0 0 0 IRt 400384 100352 42
 	// 17 1041 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 2048 3072 3600
 	// 23 1041 0 0 0 IRt 3072 1024 42
 	// .
@@ -321,8 +411,8 @@ leg 1041 out 17 read=1536 written=2560
 // panickySource is a PartitionedSource whose second part panics.
 type panickySource struct{ *connstate.Registry }
 
-func (p panickySource) EntryParts(n int) ([]iter.Seq[*connstate.Entry], func()) {
-	parts, release := p.Registry.EntryParts(n)
+func (p panickySource) EntryPartsAt(at time.Time, n int) ([]iter.Seq[*connstate.Entry], func()) {
+	parts, release := p.Registry.EntryPartsAt(at, n)
 	if len(parts) > 1 {
 		parts[1] = func(func(*connstate.Entry) bool) { panic("boom") }
 	}

@@ -2,6 +2,7 @@ package getinfo_test
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -9,28 +10,49 @@ import (
 	"github.com/conninfo/conninfo/getinfo"
 )
 
-// A relay mounts the relay keys with its configured limits and the
-// registry's totals; unset sources leave their keys unregistered.
+// A relay mounts the relay keys with its configured limits; unset sources
+// leave their keys unregistered.
 func ExampleRelay() {
-	reg := connstate.NewRegistry()
-	conn, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside})
-	conn.AddRead(1 << 20)
-
 	m := getinfo.NewMux()
 	(&getinfo.Relay{
 		Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 5 << 20, RelayRate: 2 << 20} },
-		Totals:    reg.Totals,
 	}).Register(m)
 
-	for _, key := range []string{"info/relay/bw-limit", "relay/bw-limit", "info/relay/read-total", "traffic/read"} {
-		v, _ := m.Answer(nil, key)
-		fmt.Printf("%s=%s\n", key, v)
+	for _, key := range []string{"info/relay/bw-limit", "relay/bw-limit", "info/relay/burst-limit"} {
+		v, err := m.Answer(nil, key)
+		fmt.Printf("%s=%s %v\n", key, v, err)
 	}
 	// Output:
-	// info/relay/bw-limit=2097152
-	// relay/bw-limit=2097152
-	// info/relay/read-total=1048576
-	// traffic/read=1048576
+	// info/relay/bw-limit=2097152 <nil>
+	// relay/bw-limit=2097152 <nil>
+	// info/relay/burst-limit=0 <nil>
+}
+
+// The totals are Conns' keys, answered under its policy: in the public
+// tier, rounded to 64 KiB and fixed for the epoch.
+func ExampleConns_totals() {
+	clock := connstatetest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	reg := connstate.NewRegistry(connstate.WithClock(clock))
+	conn, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("203.0.113.5:443")})
+	conn.AddRead(1 << 20)
+
+	m := getinfo.NewMux()
+	(&getinfo.Conns{Totals: reg.Totals, Clock: clock}).Register(m) // with no Source, the epochs' clock is given
+	show := func() {
+		read, _ := m.Answer(nil, "info/relay/read-total")
+		traffic, _ := m.Answer(nil, "traffic/read")
+		fmt.Printf("info/relay/read-total=%s traffic/read=%s\n", read, traffic)
+	}
+	show()
+	conn.AddRead(100000)
+	show() // the same epoch: the same answer
+	clock.Advance(10 * time.Second)
+	show() // the next one: 1,148,576 bytes, rounded
+	// Output:
+	// info/relay/read-total=1048576 traffic/read=1048576
+	// info/relay/read-total=1048576 traffic/read=1048576
+	// info/relay/read-total=1179648 traffic/read=1179648
 }
 
 // The host reports a SIGHUP or RELOAD with Reset; a fake clock makes the
@@ -63,6 +85,6 @@ func ExampleInfoNames() {
 	fmt.Println(string(v))
 	// Output:
 	// conn/* -- One entry line by circuit and connection ID: conn/<circ>/<conn>, circ 0 for the connection itself.
-	// conn/all -- Every connection and circuit leg, one entry line each, client and exit endpoints scrubbed.
+	// conn/all -- Every connection and circuit leg that the privacy tier shows, one entry line each.
 	// info/names -- Every GETINFO key answered here, one per line with its description; prefixes end in *.
 }

@@ -2,6 +2,7 @@ package getinfo_test
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/user"
@@ -20,6 +21,7 @@ import (
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/golden"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // answer returns the value of key, failing the test on an error.
@@ -51,7 +53,8 @@ func TestRelayKeys(t *testing.T) {
 	require.NoError(t, err)
 	bw := getinfo.Bandwidth{Rate: 1 << 20, Burst: 2 << 20}
 	m := getinfo.NewMux()
-	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bw }, Totals: reg.Totals}).Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bw }}).Register(m)
+	(&getinfo.Conns{Totals: reg.Totals, Policy: scrub.TestNetwork()}).Register(m) // live, exact
 
 	// The proposal's names and tor's answer identically.
 	for _, pair := range [][2]string{
@@ -66,7 +69,9 @@ func TestRelayKeys(t *testing.T) {
 	assert.Equal(t, "500000", answer(t, m, "relay/bw-limit"), "RelayBandwidthRate overrides, and a reload shows at once")
 	assert.Equal(t, "750000", answer(t, m, "relay/burst-limit"))
 
-	// Totals against the fixture: sum the relaying connections, closed one included.
+	// Totals against the fixture: sum the rate-limited connections, closed
+	// one included. The fixture's peers are all public but the controller
+	// on loopback, which tor does not rate limit.
 	f, err := os.Open(filepath.Join(fixtureDir, "guard.conns"))
 	require.NoError(t, err)
 	defer f.Close()
@@ -74,14 +79,17 @@ func TestRelayKeys(t *testing.T) {
 	require.NoError(t, err)
 	var want connstate.Totals
 	for _, c := range fx.Conns {
+		if c.Remote.Addr().IsLoopback() {
+			require.Equal(t, connstate.UsageControl, c.Flags.Usage)
+			continue
+		}
+		require.True(t, c.Remote.Addr().IsGlobalUnicast() && !c.Remote.Addr().IsPrivate(), "conn %d", c.ID)
 		if c.Flags.Usage == connstate.UsageRelay {
 			want.RelayRead += c.Read
 			want.RelayWritten += c.Written
 		}
-		if c.Flags.Usage != connstate.UsageControl && !c.Remote.Addr().IsLoopback() {
-			want.TrafficRead += c.Read
-			want.TrafficWritten += c.Written
-		}
+		want.TrafficRead += c.Read
+		want.TrafficWritten += c.Written
 	}
 	require.NotZero(t, want.RelayRead)
 	assert.Equal(t, strconv.FormatUint(want.RelayRead, 10), answer(t, m, "info/relay/read-total"))
@@ -90,7 +98,8 @@ func TestRelayKeys(t *testing.T) {
 	assert.Equal(t, strconv.FormatUint(want.TrafficWritten, 10), answer(t, m, "traffic/written"))
 
 	// New bytes count at once, and survive the connection's close.
-	conn, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside})
+	conn, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("203.0.113.9:50000")})
 	require.NoError(t, err)
 	conn.AddRead(1000)
 	assert.Equal(t, strconv.FormatUint(want.RelayRead+1000, 10), answer(t, m, "relay/read-total"))
@@ -105,9 +114,13 @@ func TestUnconfiguredKeysAreUnknown(t *testing.T) {
 	assertUnknown(t, m, relayKeys...)
 	assertUnknown(t, m, "ns/authority", "uptime", "process/pid", "conn/all")
 
+	(&getinfo.Conns{}).Register(m)
+	assertUnknown(t, m, relayKeys...)
+	assertUnknown(t, m, "conn/all", "conn/0/1")
+
 	m = getinfo.NewMux()
-	(&getinfo.Relay{Totals: connstate.NewRegistry().Totals}).Register(m)
-	assertUnknown(t, m, "info/relay/bw-limit", "relay/burst-limit")
+	(&getinfo.Conns{Totals: connstate.NewRegistry().Totals, Clock: connstatetest.NewClock(connstatetest.Epoch())}).Register(m)
+	assertUnknown(t, m, "info/relay/bw-limit", "relay/burst-limit", "conn/all")
 	assert.Equal(t, "0", answer(t, m, "traffic/read"))
 }
 
@@ -192,8 +205,8 @@ func fullMux(t *testing.T) *getinfo.Mux {
 	reg, clk, err := connstatetest.LoadFile(filepath.Join(fixtureDir, "guard.conns"))
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(m)
-	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 1 << 20} }, Totals: reg.Totals}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals}).Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return getinfo.Bandwidth{Rate: 1 << 20} }}).Register(m)
 	(&getinfo.Process{Clock: clk}).Register(m)
 	(&getinfo.Authorities{Source: consensus.NewFileSource("../testdata/consensus/cached-consensus")}).Register(m)
 	(&getinfo.InfoNames{}).Register(m)

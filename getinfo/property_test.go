@@ -51,6 +51,7 @@ type propConn struct {
 	remote        netip.AddrPort // as the registry must store it: unmapped, no zone
 	spelt         string         // the address as IP:PORT spells it, up to the colon; "" with no remote
 	loopback      bool
+	internal      bool // loopback, link-local or no address: not rate limited, in no total
 	lport         uint16
 	openedAt      time.Duration // fake-clock time since the registry began
 	estAt         time.Duration
@@ -104,7 +105,7 @@ type propModel struct {
 	addressed int         // connections opened with endpoints
 	lastCI    uint64      // the last circuit ID issued
 
-	def, raw *getinfo.Mux            // default and unscrubbed policies
+	def, raw *getinfo.Mux            // the test-network and unscrubbed tiers
 	prev     map[[2]uint64][2]uint64 // READ and WRITE of each line at the last check
 }
 
@@ -112,7 +113,7 @@ func newPropModel() *propModel {
 	clk := connstatetest.NewClock(connstatetest.Epoch())
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 	m := &propModel{reg: reg, clk: clk, def: getinfo.NewMux(), raw: getinfo.NewMux()}
-	(&getinfo.Conns{Source: reg}).Register(m.def)
+	(&getinfo.Conns{Source: reg, Policy: scrub.TestNetwork()}).Register(m.def)
 	(&getinfo.Conns{Source: reg, Policy: scrub.Unscrubbed()}).Register(m.raw)
 	return m
 }
@@ -217,6 +218,7 @@ func (m *propModel) openConn(t *rapid.T, anonymous bool) {
 		}
 	}
 	pc.lport = cfg.LocalPort
+	pc.internal = pc.loopback || pc.spelt == "" || strings.HasPrefix(pc.spelt, "[fe80:")
 	c, err := m.reg.Open(cfg)
 	require.NoError(t, err)
 	require.Equal(t, id, c.ID(), "IDs start at 1, increase by one and are never reused")
@@ -423,14 +425,15 @@ func (m *propModel) entries() []connstate.Entry {
 func (m *propModel) totals() connstate.Totals {
 	var tt connstate.Totals
 	for _, c := range m.conns {
+		if c.internal {
+			continue
+		}
 		if c.usage == connstate.UsageRelay {
 			tt.RelayRead += c.read
 			tt.RelayWritten += c.written
 		}
-		if c.usage != connstate.UsageControl && !c.loopback {
-			tt.TrafficRead += c.read
-			tt.TrafficWritten += c.written
-		}
+		tt.TrafficRead += c.read
+		tt.TrafficWritten += c.written
 	}
 	return tt
 }
@@ -520,12 +523,12 @@ func (m *propModel) check(t *rapid.T) {
 	}
 	m.prev = now
 
-	// The default policy: conn/all and every conn/<circ>/<conn> in one reply.
+	// The test-network tier: conn/all and every conn/<circ>/<conn> in one reply.
 	keys := []string{getinfo.ConnAllKey}
 	var wantShown []string
 	for _, e := range want {
 		keys = append(keys, fmt.Sprintf("conn/%d/%d", e.CircID, e.ConnID))
-		wantShown = append(wantShown, oracle.Line(oracle.DefaultView(e)))
+		wantShown = append(wantShown, oracle.Line(oracle.TestNetworkView(e)))
 	}
 	text, lines := propWriteReply(t, m.def, keys...)
 	require.Len(t, lines, len(keys)+1, "reply %q", text)
@@ -560,7 +563,7 @@ func (m *propModel) check(t *rapid.T) {
 	m.checkNoLeaks(t, strings.Join(replies, ""))
 }
 
-// checkNoLeaks fails if all, the default policy's replies, holds the
+// checkNoLeaks fails if all, the test-network tier's replies, holds the
 // address or a port of a connection that is closed or whose endpoints the
 // model says must be scrubbed.
 func (m *propModel) checkNoLeaks(t *rapid.T, all string) {

@@ -1,29 +1,31 @@
-// Package scrub decides what of a connection entry may be shown: it blanks
-// the endpoints of clients, exits and anything it cannot classify, and
-// rounds their byte counts, failing closed.
+// Package scrub decides what of a connection entry may be shown, in three
+// named tiers; the host picks one, and the default is the public one.
 //
-// [Default] returns the policy every reply should use:
+//   - [Public], the default and the zero [Policy]: what a relay on the
+//     public Tor network may tell any controller. Endpoints and OR_ID only
+//     for peers that the host's [Relays] (its consensus) lists as public
+//     relays, shown as their published address and ORPort; no leg lines
+//     of circuits carried for others; every byte count, totals included,
+//     rounded to [PublicRound]; UPTIME in whole epochs. Package getinfo
+//     answers this tier from one snapshot per epoch ([DefaultEpoch]),
+//     shared by every controller. Without a Relays it shows no endpoint:
+//     it fails closed.
+//   - [TestNetwork]: the proposal's full view, for test networks and relay
+//     test harnesses, opted into by name as tor's TestingTorNetwork gates
+//     CONN_BW: the legs of every circuit, live values, 1 KiB rounding of
+//     scrubbed lines and legs, endpoints of relays with a fingerprint.
+//   - [Unscrubbed]: raw, for validating the registry against netstat or ss
+//     on a machine you control.
 //
-//   - IP:PORT and L_PORT are shown only when the peer is a Tor relay with a
-//     known fingerprint (network 'T' and OR_ID set) or the connection is a
-//     control connection (usage 'X'). Every other line shows "0 0".
-//   - OR_ID is shown only for network 'T'.
-//   - READ and WRITE of a line whose endpoints were blanked, and of every
-//     circuit leg, are rounded to the nearest multiple of [Policy.Round]
-//     (1024 by default), so that exact byte counts cannot feed a
-//     correlation attack. Legs are rounded even on a relay's line: a relay
-//     forwards a circuit's cells one for one, so the exact bytes of its
-//     relay leg would give away those of its client or exit leg.
-//   - Scrubbed lines are never dropped: their existence, flags, rounded
-//     bytes and uptime are what operators need to see.
-//
-// The zero Policy is the default one: it blanks the same endpoints and
-// rounds to 1024 bytes. The only
-// way to see raw endpoints is [Unscrubbed], a policy named for local
-// validation against netstat or ss.
+// Scrubbed lines are never dropped, except the legs the public tier keeps
+// to itself: a line's existence, flags, rounded bytes and uptime are what
+// operators need to see. SECURITY.md in the repository gives the threat
+// model, what each tier reveals with measured figures, and the tests that
+// prove it.
 //
 // # Concurrency
 //
 // A Policy is a small immutable value and [Policy.Apply] is a pure
-// function: both are safe for concurrent use.
+// function of its arguments and of its Relays' answers: both are safe for
+// concurrent use when the Relays is, as it must be.
 package scrub

@@ -5,8 +5,10 @@ import (
 	"math"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -20,58 +22,167 @@ var remotes = []netip.AddrPort{
 	netip.MustParseAddrPort("[2001:db8::1]:443"),
 }
 
-// TestEveryCombination walks direction × established × usage × network ×
-// fingerprint × address family and checks each rule of the default policy.
-func TestEveryCombination(t *testing.T) {
-	p := scrub.Default()
+// listing is a Relays that lists fp at published.
+type listing struct {
+	fp        connstate.Fingerprint
+	published []netip.AddrPort
+}
+
+func (l listing) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (netip.AddrPort, bool) {
+	if fp != l.fp {
+		return netip.AddrPort{}, false
+	}
+	for _, ap := range l.published {
+		if ap.Addr() == addr {
+			return ap, true
+		}
+	}
+	return netip.AddrPort{}, true
+}
+
+var otherFP = connstate.Fingerprint{0x01, 19: 0x02}
+
+// combinations yields every direction × established × usage × network ×
+// fingerprint (none, listed, unlisted) × address (published v4, published
+// v6 at another port, unpublished) × circuit (own line, carried leg,
+// origin leg) entry.
+func combinations(yield func(name string, e connstate.Entry) bool) {
+	addrs := []netip.AddrPort{
+		netip.MustParseAddrPort("128.31.0.34:50000"),  // the published IPv4 address, from a source port
+		netip.MustParseAddrPort("[2001:db8::1]:9101"), // the published IPv6 address
+		netip.MustParseAddrPort("198.51.100.7:443"),   // no published address
+	}
 	for _, dir := range []connstate.Direction{connstate.Inbound, connstate.Outbound} {
 		for _, est := range []bool{false, true} {
 			for u := connstate.UsageClient; u <= connstate.UsageDirectory; u++ {
 				for _, n := range []connstate.Network{connstate.NetworkTor, connstate.NetworkOutside} {
-					for _, withFP := range []bool{false, true} {
-						for _, remote := range remotes {
-							flags := connstate.Flags{Direction: dir, Established: est, Usage: u, Network: n}
-							in := connstate.Entry{ConnID: 7, CircID: 3, Remote: remote, LocalPort: 9001, Flags: flags, Read: 1535, Written: 512, Uptime: 60}
-							if withFP {
-								in.Fingerprint = fp
+					for fpName, f := range map[string]connstate.Fingerprint{"none": {}, "listed": fp, "unlisted": otherFP} {
+						if n == connstate.NetworkOutside && !f.IsZero() {
+							continue // the registry refuses a fingerprint without T
+						}
+						for _, remote := range addrs {
+							for _, leg := range []struct {
+								circ   uint64
+								origin bool
+							}{{0, false}, {3, false}, {4, true}} {
+								flags := connstate.Flags{Direction: dir, Established: est, Usage: u, Network: n}
+								e := connstate.Entry{ConnID: 7, CircID: leg.circ, Origin: leg.origin, Fingerprint: f, Remote: remote, LocalPort: 9001, Flags: flags, Read: 98305, Written: 32768, Uptime: 69}
+								if !yield(fmt.Sprintf("%s/fp=%s/%s/circ=%d", flags, fpName, remote, leg.circ), e) {
+									return
+								}
 							}
-							name := fmt.Sprintf("%s/fp=%v/%s", flags, withFP, remote)
-							t.Run(name, func(t *testing.T) {
-								got := p.Apply(in)
-								shown := (n == connstate.NetworkTor && withFP) || u == connstate.UsageControl
-								assert.Equal(t, shown, scrub.ShowsEndpoints(&in))
-								if shown {
-									assert.Equal(t, remote, got.Remote)
-									assert.Equal(t, uint16(9001), got.LocalPort)
-									assert.Equal(t, uint64(1024), got.Read, "a leg is rounded even on a shown line")
-									assert.Equal(t, uint64(1024), got.Written)
-									own := in
-									own.CircID = 0
-									assert.Equal(t, uint64(1535), p.Apply(own).Read, "a shown connection's own line keeps exact counts")
-								} else {
-									assert.False(t, got.Remote.IsValid(), "endpoint must be blanked")
-									assert.Zero(t, got.LocalPort)
-									assert.Equal(t, uint64(1024), got.Read, "1535 rounds down")
-									assert.Equal(t, uint64(1024), got.Written, "512 rounds up")
-								}
-								if n == connstate.NetworkTor {
-									assert.Equal(t, in.Fingerprint, got.Fingerprint)
-								} else {
-									assert.True(t, got.Fingerprint.IsZero(), "OR_ID only for network T")
-								}
-								assert.Equal(t, in.ConnID, got.ConnID, "scrubbed lines still appear")
-								assert.Equal(t, in.CircID, got.CircID)
-								assert.Equal(t, in.Flags, got.Flags)
-								assert.Equal(t, in.Uptime, got.Uptime)
-								assert.Equal(t, in, scrub.Unscrubbed().Apply(in), "unscrubbed is the identity")
-								assert.Equal(t, got, scrub.Policy{}.Apply(in), "the zero policy is the default one")
-							})
 						}
 					}
 				}
 			}
 		}
 	}
+}
+
+// TestPublicTier checks each rule of the public tier on every combination,
+// against expectations spelt out here.
+func TestPublicTier(t *testing.T) {
+	relays := listing{fp: fp, published: []netip.AddrPort{netip.MustParseAddrPort("128.31.0.34:9101"), netip.MustParseAddrPort("[2001:db8::1]:9101")}}
+	p := scrub.Public(relays)
+	for name, in := range combinations {
+		t.Run(name, func(t *testing.T) {
+			got, shown := p.Apply(in)
+			if in.CircID != 0 && !in.Origin {
+				assert.False(t, shown, "no leg of a carried circuit")
+				return
+			}
+			require.True(t, shown, "own lines and origin legs are shown")
+			listed := in.Flags.Network == connstate.NetworkTor && in.Fingerprint == fp
+			published := listed && in.Remote.Addr() != netip.MustParseAddr("198.51.100.7")
+			switch {
+			case published && in.Remote.Addr().Is4():
+				assert.Equal(t, "128.31.0.34:9101", got.Remote.String(), "the published ORPort, never the source port")
+			case published:
+				assert.Equal(t, "[2001:db8::1]:9101", got.Remote.String())
+			default:
+				assert.False(t, got.Remote.IsValid(), "no endpoint unless listed at this address")
+			}
+			if published && in.Flags.Direction == connstate.Inbound {
+				assert.Equal(t, uint16(9001), got.LocalPort, "our own ORPort")
+			} else {
+				assert.Zero(t, got.LocalPort, "no ephemeral port, no unlisted peer's")
+			}
+			if listed {
+				assert.Equal(t, fp, got.Fingerprint)
+			} else {
+				assert.True(t, got.Fingerprint.IsZero(), "OR_ID only for a listed relay")
+			}
+			assert.Equal(t, uint64(131072), got.Read, "98305 rounds to 2 x 64 KiB, on every line")
+			assert.Equal(t, uint64(65536), got.Written, "32768 rounds up")
+			assert.Equal(t, uint64(60), got.Uptime, "whole epochs of 10 s")
+			assert.Equal(t, in.ConnID, got.ConnID, "lines still appear")
+			assert.Equal(t, in.CircID, got.CircID)
+			assert.Equal(t, in.Flags, got.Flags)
+			zero, zeroShown := scrub.Policy{}.Apply(in)
+			assert.True(t, zeroShown)
+			assert.False(t, zero.Remote.IsValid(), "the zero policy is public with no relays: no endpoint")
+			assert.True(t, zero.Fingerprint.IsZero())
+		})
+	}
+}
+
+// TestTestNetworkTier checks each rule of the test-network tier on every
+// combination: today's full view.
+func TestTestNetworkTier(t *testing.T) {
+	p := scrub.TestNetwork()
+	for name, in := range combinations {
+		t.Run(name, func(t *testing.T) {
+			got, ok := p.Apply(in)
+			require.True(t, ok, "every line is shown, legs of carried circuits too")
+			relay := in.Flags.Network == connstate.NetworkTor && !in.Fingerprint.IsZero()
+			shown := relay || in.Flags.Usage == connstate.UsageControl
+			if shown {
+				assert.Equal(t, in.Remote, got.Remote)
+				assert.Equal(t, uint16(9001), got.LocalPort)
+			} else {
+				assert.False(t, got.Remote.IsValid(), "endpoint must be blanked")
+				assert.Zero(t, got.LocalPort)
+			}
+			if !shown || in.CircID != 0 {
+				assert.Equal(t, uint64(98304), got.Read, "rounded to 1 KiB")
+				assert.Equal(t, uint64(32768), got.Written)
+			} else {
+				assert.Equal(t, uint64(98305), got.Read, "a shown connection's own line keeps exact counts")
+			}
+			assert.Equal(t, in.Fingerprint, got.Fingerprint, "OR_ID for network T")
+			assert.Equal(t, in.Uptime, got.Uptime, "live")
+			raw, rawOK := scrub.Unscrubbed().Apply(in)
+			assert.True(t, rawOK)
+			assert.Equal(t, in, raw, "unscrubbed is the identity")
+		})
+	}
+}
+
+func TestPublicTierWithoutRelaysFailsClosed(t *testing.T) {
+	e := connstate.Entry{ConnID: 1, Fingerprint: fp, Remote: remotes[0], LocalPort: 9001,
+		Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkTor}}
+	for _, p := range []scrub.Policy{scrub.Public(nil), {}} {
+		got, ok := p.Apply(e)
+		require.True(t, ok)
+		assert.True(t, got.Fingerprint.IsZero())
+		assert.False(t, got.Remote.IsValid())
+		assert.Zero(t, got.LocalPort)
+	}
+}
+
+func TestTotals(t *testing.T) {
+	in := connstate.Totals{RelayRead: 32767, RelayWritten: 32768, TrafficRead: 1 << 20, TrafficWritten: 98304}
+	assert.Equal(t, connstate.Totals{RelayRead: 0, RelayWritten: 65536, TrafficRead: 1 << 20, TrafficWritten: 131072}, scrub.Public(nil).Totals(in))
+	assert.Equal(t, in, scrub.TestNetwork().Totals(in), "live tiers: exact, as tor's traffic/*")
+	assert.Equal(t, in, scrub.Unscrubbed().Totals(in))
+}
+
+func TestEpochLength(t *testing.T) {
+	assert.Equal(t, 10*time.Second, scrub.Public(nil).EpochLength())
+	assert.Equal(t, 2*time.Second, scrub.Policy{Epoch: 2900 * time.Millisecond}.EpochLength(), "whole seconds")
+	assert.Equal(t, time.Second, scrub.Policy{Epoch: time.Millisecond}.EpochLength(), "at least one")
+	assert.Zero(t, scrub.TestNetwork().EpochLength(), "live")
+	assert.Zero(t, scrub.Unscrubbed().EpochLength())
 }
 
 func TestRoundHalfUp(t *testing.T) {
@@ -122,10 +233,19 @@ func TestRoundHalfUpProperties(t *testing.T) {
 }
 
 func TestPolicyNames(t *testing.T) {
-	assert.Equal(t, "scrubbed, bytes rounded", scrub.Default().String())
-	assert.Equal(t, "scrubbed, bytes rounded", scrub.Policy{}.String(), "the zero Policy rounds")
-	assert.Equal(t, "scrubbed, exact bytes", scrub.Policy{Round: 1}.String())
+	assert.Equal(t, "public (epoch 10s, bytes rounded to 65536)", scrub.Public(nil).String())
+	assert.Equal(t, scrub.Public(nil).String(), scrub.Policy{}.String(), "the zero Policy is the public tier")
+	assert.Equal(t, "testnet (live, bytes rounded to 1024)", scrub.TestNetwork().String())
 	assert.Equal(t, "unscrubbed", scrub.Unscrubbed().String())
 	assert.True(t, scrub.Unscrubbed().Reveals())
-	assert.False(t, scrub.Default().Reveals())
+	assert.False(t, scrub.Public(nil).Reveals())
+	assert.False(t, scrub.TestNetwork().Reveals())
+	for _, tier := range []scrub.Tier{scrub.TierPublic, scrub.TierTestNetwork, scrub.TierUnscrubbed} {
+		got, err := scrub.ParseTier(tier.String())
+		require.NoError(t, err)
+		assert.Equal(t, tier, got)
+	}
+	_, err := scrub.ParseTier("default")
+	assert.ErrorIs(t, err, scrub.ErrUnknownTier)
+	assert.Equal(t, scrub.TierPublic, scrub.Policy{}.Tier())
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/consensus"
 )
 
 // maxConns is the most -conns allows: each connection costs two
@@ -27,10 +28,22 @@ const (
 	shareExits    = 12 // the most exit streams, 'ORt', opened by circuits
 )
 
+// originCircuits is how many circuits of its own the relay keeps open, as
+// tor's reachability and bandwidth tests do: their legs are the only ones
+// the public tier shows.
+const originCircuits = 3
+
 const (
 	numPeers   = 8
 	writeLimit = 10 * time.Second
+	// unlistedEvery: one inbound relay connection in this many comes from a
+	// peer claiming a fingerprint that the simulated consensus does not
+	// list, as a bridge, a new relay or an impostor would.
+	unlistedEvery = 5
 )
+
+// unlistedFingerprint is what such a peer claims.
+var unlistedFingerprint = connstate.Fingerprint(sha1.Sum([]byte("relaysim unlisted peer")))
 
 type linkKind int
 
@@ -65,7 +78,9 @@ type simulation struct {
 	nextID  uint32 // circuit IDs on outbound links
 	// ready holds the established outbound relay links, for circuits to
 	// pick from without scanning every link.
-	ready []*link
+	ready    []*link
+	own      int // origin circuits open
+	relayIns int // inbound relay connections dialled, to pick the unlisted ones
 }
 
 func listen() (net.Listener, error) {
@@ -136,6 +151,22 @@ func (s *simulation) run(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// listing is the simulated consensus: the peer relays, each at the
+// address and port it listens on, its ORPort. Inbound connections from a
+// peer come from the same address, so the public tier shows them at the
+// listed ORPort; a peer claiming unlistedFingerprint is in no listing.
+func (s *simulation) listing() *consensus.Consensus {
+	c := &consensus.Consensus{}
+	for i, p := range s.peers {
+		ap := p.l.Addr().(*net.TCPAddr).AddrPort()
+		c.Routers = append(c.Routers, consensus.RouterStatus{
+			Nickname: fmt.Sprintf("simpeer%d", i), Identity: p.fp,
+			Addr: ap.Addr().Unmap(), ORPort: ap.Port(), Flags: []string{"Fast", "Running", "Valid"},
+		})
+	}
+	return c
 }
 
 // close stops everything and waits for every goroutine.
@@ -257,9 +288,18 @@ func (s *simulation) churn() {
 		if c, ok := s.dialIn(s.orL, kindRelayIn); ok {
 			s.mu.Lock()
 			fp := s.peers[s.rng.IntN(len(s.peers))].fp
+			if s.relayIns++; s.relayIns%unlistedEvery == 1 {
+				fp = unlistedFingerprint
+			}
 			s.mu.Unlock()
 			s.goroutine(func() { s.client(c, &fp, false) })
 		}
+	}
+	s.mu.Lock()
+	missing := originCircuits - s.own
+	s.mu.Unlock()
+	for range missing {
+		s.buildOwn()
 	}
 	for i := range want(kindRelayOut, shareRelayOut) {
 		stalled := i == 0 && s.chance(30)

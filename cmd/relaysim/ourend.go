@@ -111,7 +111,9 @@ func (s *simulation) destroyLocked(c *circuit) *link {
 	}
 	c.destroyed = true
 	c.c.Close()
-	delete(c.in.circs, c.inID)
+	if c.in != nil { // an origin circuit has none
+		delete(c.in.circs, c.inID)
+	}
 	if c.out != nil {
 		delete(c.out.circs, c.outID)
 		if c.out.kind == kindExit {
@@ -357,6 +359,9 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 				continue
 			}
 			circ.outLeg.AddRead(cellLen)
+			if circ.in == nil {
+				continue // our own circuit's cell came back: it ends here
+			}
 			back := c
 			back.putID(circ.inID)
 			if s.write(circ.in, &back, circ.inLeg) != nil {
@@ -394,4 +399,69 @@ func (s *simulation) serveDirPort(nc net.Conn) {
 			return
 		}
 	}
+}
+
+// buildOwn opens an origin circuit on an established relay link: the
+// relay's own, as a reachability or bandwidth test is. It sends a cell
+// every second or two, which the peer echoes, and is torn down after a
+// while, so that the churn builds another.
+func (s *simulation) buildOwn() {
+	s.mu.Lock()
+	out := s.pickLocked()
+	if out == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.own++
+	s.mu.Unlock()
+	done := func() {
+		s.mu.Lock()
+		s.own--
+		s.mu.Unlock()
+	}
+	circ, err := s.reg.OpenCircuit(connstate.CircuitConfig{Origin: true})
+	if err != nil {
+		done()
+		return
+	}
+	c := &circuit{c: circ, out: out}
+	if c.outLeg, err = circ.BindOutbound(out.rc); err != nil {
+		circ.Close()
+		done()
+		return
+	}
+	s.mu.Lock()
+	if out.closed {
+		s.mu.Unlock()
+		circ.Close()
+		done()
+		return
+	}
+	s.nextID++
+	c.outID = s.nextID
+	out.circs[c.outID] = c
+	s.mu.Unlock()
+	s.goroutine(func() {
+		defer done()
+		defer func() {
+			s.mu.Lock()
+			s.destroyLocked(c)
+			s.mu.Unlock()
+		}()
+		var cl cell
+		if s.write(out, cl.set(c.outID, cmdCreate), c.outLeg) != nil {
+			return
+		}
+		for range 5 + s.intn(20) {
+			if !s.sleep(s.jitter(time.Second, 2*time.Second)) {
+				return
+			}
+			s.mu.Lock()
+			gone := c.destroyed
+			s.mu.Unlock()
+			if gone || s.write(out, cl.set(c.outID, cmdData), c.outLeg) != nil {
+				return
+			}
+		}
+	})
 }

@@ -107,7 +107,7 @@ func connAll(t *testing.T, c *controlporttest.Client) []string {
 }
 
 func TestSimulationShowsEveryKind(t *testing.T) {
-	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "80", "-quiet")
+	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "80", "-quiet", "-policy", "testnet")
 	ctl := connect(t, out.String(), nil)
 
 	seen := map[string]bool{}
@@ -128,10 +128,11 @@ func TestSimulationShowsEveryKind(t *testing.T) {
 		return true
 	}, 30*time.Second, 200*time.Millisecond, "kinds seen: %v", seen)
 
-	// Scrubbing holds on the live relay, read field by field rather than
-	// through format.Parse: only relays with fingerprints and controllers
-	// show an address or a local port, no 't' line an OR_ID, and every
-	// other line and every leg shows bytes rounded as package oracle says.
+	// The test-network tier's scrubbing holds on the live relay, read field
+	// by field rather than through format.Parse: only relays with
+	// fingerprints and controllers show an address or a local port, no 't'
+	// line an OR_ID, and every other line and every leg shows bytes rounded
+	// as package oracle says.
 	shownSome := false
 	for _, line := range connAll(t, ctl) {
 		f := strings.Fields(line)
@@ -151,8 +152,8 @@ func TestSimulationShowsEveryKind(t *testing.T) {
 			assert.Equal(t, "0", orID, "OR_ID on a 't' line: %s", line)
 		}
 		if !shown || circ != "0" {
-			assert.Equal(t, oracle.RoundHalfUp(read), read, "READ not rounded: %s", line)
-			assert.Equal(t, oracle.RoundHalfUp(written), written, "WRITE not rounded: %s", line)
+			assert.Equal(t, oracle.RoundHalfUp(read, oracle.TestNetworkRound), read, "READ not rounded: %s", line)
+			assert.Equal(t, oracle.RoundHalfUp(written, oracle.TestNetworkRound), written, "WRITE not rounded: %s", line)
 		}
 	}
 	assert.True(t, shownSome, "no relay line shows its IP:PORT and L_PORT: the check above would pass vacuously")
@@ -181,15 +182,16 @@ func TestSimulationShowsEveryKind(t *testing.T) {
 
 func TestLiveView(t *testing.T) {
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "20", "-auth", "null")
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "busiest (scrubbed):") }, 3*viewEvery, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "busiest:") }, 3*viewEvery, 50*time.Millisecond)
 	require.NoError(t, wait())
-	assert.Regexp(t, `--- up \S+: \d+ connections, \d+ circuits with legs\n    by type:( \S+ \d+)+\n    relayed: read`, out.String())
+	assert.Contains(t, out.String(), "relaysim: privacy tier public (epoch 10s, bytes rounded to 65536)\n")
+	assert.Regexp(t, `--- up \S+, tier public: \d+ connections, \d+ legs of \d+ circuits shown\n    by type:( \S+ \d+)+\n    relayed: read`, out.String())
 }
 
 func TestFixtureMode(t *testing.T) {
-	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../testdata/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet")
+	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../testdata/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet", "-policy", "testnet")
 	ctl := connect(t, out.String(), &controlporttest.Auth{Password: "s3cret"})
-	golden, err := os.ReadFile("../../testdata/conn/exit.default.reply")
+	golden, err := os.ReadFile("../../testdata/conn/exit.testnet.reply")
 	require.NoError(t, err)
 	assert.Equal(t, strings.Split(strings.TrimSuffix(string(golden), "\r\n"), "\r\n"), ctl.Command("GETINFO conn/all").Lines, "the fixture's golden reply, controllers not added")
 	require.NoError(t, wait())
@@ -215,6 +217,9 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-conns", "9001"}, "want 0 to 9000"},
 		{[]string{"-conns", "-1"}, "want 0 to 9000"},
 		{[]string{"-duration", "-1s"}, "want 0 or more"},
+		{[]string{"-policy", "default"}, `-policy: scrub: unknown tier "default"`},
+		{[]string{"-epoch", "1500ms"}, "want whole seconds"},
+		{[]string{"-epoch", "0s"}, "want whole seconds"},
 		{[]string{"extra"}, "unexpected arguments"},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},
 		{[]string{"-control", "0.0.0.0:0", "-auth", "null"}, "not a loopback address"},
@@ -249,6 +254,7 @@ func Example() {
 	// Output:
 	// <nil>
 	// relaysim: control port 127.0.0.1:PORT
+	// relaysim: privacy tier public (epoch 10s, bytes rounded to 65536)
 	// relaysim: no authentication (null)
 	// relaysim: serving fixture ../../testdata/fixtures/guard.conns
 	// relaysim: stopped

@@ -18,6 +18,7 @@ import (
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // cachedConsensus answers ns/authority: the consensus of testdata, so that
@@ -38,6 +39,8 @@ type options struct {
 	duration   time.Duration
 	fixture    string
 	quiet      bool
+	tier       scrub.Tier
+	epoch      time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -52,9 +55,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.duration, "duration", 0, "run this long, then exit (0: until interrupted)")
 	fs.StringVar(&o.fixture, "fixture", "", "serve this fixture `file`'s state instead of simulating")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view")
+	policy := fs.String("policy", "public", "privacy `tier` served: public, testnet or unscrubbed")
+	fs.DurationVar(&o.epoch, "epoch", scrub.DefaultEpoch, "the public tier's epoch (whole seconds)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	tier, err := scrub.ParseTier(*policy)
+	if err != nil {
+		return o, fmt.Errorf("-policy: %w", err)
+	}
+	o.tier = tier
 	switch {
 	case fs.NArg() > 0:
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -70,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-conns %d: want 0 to %d", o.conns, maxConns)
 	case o.duration < 0:
 		return o, fmt.Errorf("-duration %v: want 0 or more", o.duration)
+	case o.epoch < time.Second || o.epoch%time.Second != 0:
+		return o, fmt.Errorf("-epoch %v: want whole seconds, at least 1s", o.epoch)
 	}
 	return o, nil
 }
@@ -91,21 +103,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	var reg *connstate.Registry
 	var sim *simulation
+	var relays scrub.Relays // the consensus the public tier consults
 	if o.fixture != "" {
-		if reg, _, err = connstatetest.LoadFile(o.fixture); err != nil {
+		fx, err := connstatetest.ReadFile(o.fixture)
+		if err != nil {
 			return err
 		}
+		if reg, _, err = fx.Build(); err != nil {
+			return fmt.Errorf("%s: %w", o.fixture, err)
+		}
+		relays = fx.Relays()
 	} else {
-		reg = connstate.NewRegistry()
+		// Everything runs on loopback, which tor does not rate limit: count
+		// it anyway, as a test network does, so that the totals move.
+		reg = connstate.NewRegistry(connstate.CountPrivate())
 		if sim, err = newSimulation(reg, o.conns); err != nil {
 			return err
 		}
 		defer sim.close()
+		relays = sim.listing()
 	}
+	policy := tierPolicy(o.tier, relays, o.epoch)
 
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(mux)
-	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }, Totals: reg.Totals}).Register(mux)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}).Register(mux)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }}).Register(mux)
 	proc := &getinfo.Process{}
 	proc.Register(mux)
 	auth, err := consensus.Parse(strings.NewReader(cachedConsensus))
@@ -147,6 +169,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() { served <- srv.Serve(l) }()
 
 	fmt.Fprintf(stdout, "relaysim: control port %s\n", l.Addr())
+	fmt.Fprintf(stdout, "relaysim: privacy tier %s\n", policy)
 	switch o.auth {
 	case "cookie":
 		fmt.Fprintf(stdout, "relaysim: cookie file %s\n", srv.CookieFile())
@@ -163,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	if !o.quiet {
-		go liveView(ctx, stdout, reg, proc)
+		go liveView(ctx, stdout, mux, policy, proc)
 	}
 
 	var serveErr error
@@ -187,6 +210,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return serveErr
+}
+
+// tierPolicy is the scrub policy of a tier.
+func tierPolicy(t scrub.Tier, relays scrub.Relays, epoch time.Duration) scrub.Policy {
+	switch t {
+	case scrub.TierTestNetwork:
+		return scrub.TestNetwork()
+	case scrub.TierUnscrubbed:
+		return scrub.Unscrubbed()
+	}
+	p := scrub.Public(relays)
+	p.Epoch = epoch
+	return p
 }
 
 // bandwidth is the simulated relay's configuration.

@@ -19,6 +19,11 @@ import (
 // ('ORt'), directory requests ('IDt') and one controller ('IXt' on
 // loopback). Addresses are drawn from 198.18.0.0/15 and 2001:db8::/32,
 // ranges reserved for tests; nothing ever connects to them.
+//
+// Nine relay peers in ten are listed as public relays at their address
+// (an outbound one at the port it was dialled on, an inbound one at 443),
+// the tenth not, as a bridge or an unlisted relay would be; one circuit in
+// fifty is an origin circuit, built by the relay itself.
 func BusyRelay(seed uint64, conns int) *Fixture {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	f := &Fixture{Conns: make([]Conn, 0, conns)}
@@ -56,6 +61,13 @@ func BusyRelay(seed uint64, conns int) *Fixture {
 					c.Fingerprint[j] = byte(rng.Uint32())
 				}
 				relays = append(relays, c.ID)
+				if len(relays)%10 != 0 {
+					published := c.Remote
+					if c.Flags.Direction == connstate.Inbound {
+						published = netip.AddrPortFrom(c.Remote.Addr(), 443)
+					}
+					f.Listed = append(f.Listed, Listing{Fingerprint: c.Fingerprint, ORPorts: []netip.AddrPort{published}})
+				}
 			} else {
 				c.Flags.Network = connstate.NetworkOutside
 			}
@@ -76,7 +88,7 @@ func BusyRelay(seed uint64, conns int) *Fixture {
 	}
 	pick := func(ids []uint64) uint64 { return ids[rng.IntN(len(ids))] }
 	for i := range 2 * conns {
-		circ := Circuit{ID: uint64(i + 1)}
+		circ := Circuit{ID: uint64(i + 1), Origin: i%50 == 0}
 		in := pick(relays)
 		if len(clients) > 0 && rng.IntN(3) > 0 {
 			in = pick(clients)

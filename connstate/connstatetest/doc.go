@@ -7,8 +7,9 @@
 // lines starting with '#' are ignored. Fields are separated by spaces.
 //
 //	conn ID FLAGS [fp=FINGERPRINT] [remote=IP:PORT] [lport=PORT] [read=N] [written=N] [age=AGE] [closed]
-//	circ ID
+//	circ ID [origin]
 //	leg CIRC ROLE CONN [read=N] [written=N]
+//	listed FINGERPRINT IP:ORPORT [IP:ORPORT...]
 //
 // conn declares a connection. FLAGS is its TYPE_FLAGS, as in an entry line
 // ("ORT", "iRt", ...); fp is the peer relay's fingerprint (network 'T'
@@ -17,8 +18,13 @@
 // closed opens and closes the connection: it shows in no line, but its
 // bytes count in the registry's totals.
 //
-// circ declares a circuit. leg binds connection CONN to circuit CIRC in
-// ROLE "in", "out" or "exit", with the circuit's bytes on it.
+// circ declares a circuit; origin marks one the relay built for its own
+// use. leg binds connection CONN to circuit CIRC in ROLE "in", "out" or
+// "exit", with the circuit's bytes on it.
+//
+// listed declares a public relay, as a consensus would list it, with the
+// ORPorts it publishes: [Fixture.Relays] gives them to the public scrub
+// tier. It changes nothing in the registry.
 //
 // IDs are the registry's IDs: the loader opens connections and circuits
 // with exactly these IDs, so a fixture's lines name the same numbers as

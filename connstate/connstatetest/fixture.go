@@ -21,6 +21,14 @@ import (
 type Fixture struct {
 	Conns    []Conn
 	Circuits []Circuit
+	Listed   []Listing // the public relays a consensus would list: see [Fixture.Relays]
+}
+
+// Listing is one relay that the fixture's consensus lists as public, with
+// the ORPorts it publishes.
+type Listing struct {
+	Fingerprint connstate.Fingerprint
+	ORPorts     []netip.AddrPort
 }
 
 // Conn is one declared connection.
@@ -38,8 +46,9 @@ type Conn struct {
 
 // Circuit is one declared circuit and its legs.
 type Circuit struct {
-	ID   uint64
-	Legs []Leg
+	ID     uint64
+	Origin bool // built by this relay for its own use
+	Legs   []Leg
 }
 
 // Leg is one declared leg of a circuit.
@@ -86,14 +95,19 @@ func ParseFixture(r io.Reader) (*Fixture, error) {
 				f.Conns = append(f.Conns, c)
 			}
 		case "circ":
-			var id uint64
-			if id, err = parseCirc(words[1:]); err == nil {
-				if _, dup := circIndex[id]; dup {
-					err = fmt.Errorf("circuit %d declared twice", id)
+			var c Circuit
+			if c, err = parseCirc(words[1:]); err == nil {
+				if _, dup := circIndex[c.ID]; dup {
+					err = fmt.Errorf("circuit %d declared twice", c.ID)
 				} else {
-					circIndex[id] = len(f.Circuits)
-					f.Circuits = append(f.Circuits, Circuit{ID: id})
+					circIndex[c.ID] = len(f.Circuits)
+					f.Circuits = append(f.Circuits, c)
 				}
+			}
+		case "listed":
+			var l Listing
+			if l, err = parseListed(words[1:]); err == nil {
+				f.Listed = append(f.Listed, l)
 			}
 		case "leg":
 			var circ uint64
@@ -106,7 +120,7 @@ func ParseFixture(r io.Reader) (*Fixture, error) {
 				}
 			}
 		default:
-			err = fmt.Errorf("unknown declaration %q: want conn, circ or leg", words[0])
+			err = fmt.Errorf("unknown declaration %q: want conn, circ, leg or listed", words[0])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%w: line %d: %w", ErrFixture, n, err)
@@ -240,11 +254,61 @@ func parseAge(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseCirc(words []string) (uint64, error) {
-	if len(words) != 1 {
-		return 0, errors.New("want circ ID")
+func parseCirc(words []string) (Circuit, error) {
+	if len(words) < 1 || len(words) > 2 || len(words) == 2 && words[1] != "origin" {
+		return Circuit{}, errors.New("want circ ID [origin]")
 	}
-	return parseID(words[0], "circuit ID")
+	id, err := parseID(words[0], "circuit ID")
+	return Circuit{ID: id, Origin: len(words) == 2}, err
+}
+
+func parseListed(words []string) (Listing, error) {
+	var l Listing
+	if len(words) < 2 {
+		return l, errors.New("want listed FINGERPRINT IP:ORPORT...")
+	}
+	fp, err := connstate.ParseFingerprint(words[0])
+	if err != nil || fp.IsZero() {
+		return l, fmt.Errorf("listed fingerprint %q: want 40 hex digits", words[0])
+	}
+	l.Fingerprint = fp
+	for _, w := range words[1:] {
+		ap, err := netip.ParseAddrPort(w)
+		if err != nil || ap.Port() == 0 {
+			return l, fmt.Errorf("listed ORPort %q: want IP:PORT", w)
+		}
+		l.ORPorts = append(l.ORPorts, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	return l, nil
+}
+
+// ListedRelays is the fixture's consensus: the public relays its listed
+// lines declare. It has the method that package scrub's Relays asks for.
+type ListedRelays map[connstate.Fingerprint][]netip.AddrPort
+
+// Relays returns the relays f lists, for the public scrub tier.
+func (f *Fixture) Relays() ListedRelays {
+	m := ListedRelays{}
+	for _, l := range f.Listed {
+		m[l.Fingerprint] = append(m[l.Fingerprint], l.ORPorts...)
+	}
+	return m
+}
+
+// LookupRelay reports whether fp is listed, and the ORPort it publishes at
+// addr, if any.
+func (m ListedRelays) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (netip.AddrPort, bool) {
+	ports, ok := m[fp]
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	addr = addr.Unmap()
+	for _, ap := range ports {
+		if ap.Addr() == addr {
+			return ap, true
+		}
+	}
+	return netip.AddrPort{}, true
 }
 
 func parseLeg(words []string) (uint64, Leg, error) {
@@ -296,8 +360,19 @@ func (f *Fixture) WriteTo(w io.Writer) (int64, error) {
 		}
 		io.WriteString(cw, "\n")
 	}
+	for _, l := range f.Listed {
+		fmt.Fprintf(cw, "listed %s", l.Fingerprint)
+		for _, ap := range l.ORPorts {
+			fmt.Fprintf(cw, " %s", ap)
+		}
+		io.WriteString(cw, "\n")
+	}
 	for _, c := range f.Circuits {
-		fmt.Fprintf(cw, "circ %d\n", c.ID)
+		fmt.Fprintf(cw, "circ %d", c.ID)
+		if c.Origin {
+			io.WriteString(cw, " origin")
+		}
+		io.WriteString(cw, "\n")
 		for _, l := range c.Legs {
 			fmt.Fprintf(cw, "leg %d %s %d read=%d written=%d\n", c.ID, roleWord(l.Role), l.ConnID, l.Read, l.Written)
 		}
@@ -335,16 +410,30 @@ func Load(r io.Reader) (*connstate.Registry, *Clock, error) {
 
 // LoadFile reads the fixture file at path and builds its registry.
 func LoadFile(path string) (*connstate.Registry, *Clock, error) {
-	file, err := os.Open(path)
+	f, err := ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer file.Close()
-	reg, clk, err := Load(file)
+	reg, clk, err := f.Build()
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return reg, clk, nil
+}
+
+// ReadFile parses the fixture file at path, for a test that needs its
+// declarations, such as its listed relays, as well as its registry.
+func ReadFile(path string) (*Fixture, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer file.Close()
+	f, err := ParseFixture(file)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
 }
 
 // Build opens f's connections and circuits in a new registry whose clock is
@@ -385,7 +474,7 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 	}
 	clk.Set(now)
 	for _, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
-		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID})
+		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID, Origin: c.Origin})
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 		}

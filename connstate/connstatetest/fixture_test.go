@@ -164,3 +164,24 @@ func TestClosedConnectionsCountInTotals(t *testing.T) {
 	assert.Equal(t, connstate.Totals{RelayRead: 15, RelayWritten: 27, TrafficRead: 15, TrafficWritten: 27}, reg.Totals())
 	assert.Len(t, reg.AppendEntries(nil), 1)
 }
+
+func TestClockTimers(t *testing.T) {
+	clk := connstatetest.NewClock(connstatetest.Epoch())
+	var fired []time.Duration
+	record := func() { fired = append(fired, clk.Now().Sub(connstatetest.Epoch())) }
+	clk.AfterFunc(3*time.Second, record)
+	stop := clk.AfterFunc(2*time.Second, func() { t.Error("a stopped timer fired") })
+	clk.AfterFunc(time.Second, func() {
+		record()
+		clk.AfterFunc(time.Second, record) // set from a timer: due at 2 s, within this Advance
+	})
+	assert.True(t, stop())
+	assert.False(t, stop(), "stopping twice")
+	assert.Equal(t, 2, clk.Timers())
+	clk.Advance(2500 * time.Millisecond)
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, fired, "in order, each at its instant")
+	assert.Equal(t, 2500*time.Millisecond, clk.Now().Sub(connstatetest.Epoch()))
+	clk.Advance(time.Second)
+	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, fired)
+	assert.Zero(t, clk.Timers())
+}

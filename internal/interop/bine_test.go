@@ -285,7 +285,7 @@ func TestBineConnEntries(t *testing.T) {
 	wants := make([]string, len(entries))
 	for i, e := range entries {
 		keys[i] = connKey(e)
-		scrubbed := oracle.DefaultView(e)
+		scrubbed := oracle.TestNetworkView(e)
 		wants[i] = oracle.Line(scrubbed)
 
 		v := getOne(t, c, keys[i])

@@ -22,6 +22,7 @@ import (
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/oracle"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // authMode is how a test server lets controllers in.
@@ -108,6 +109,12 @@ type settings struct {
 	cfg       controlport.Config
 	reg       *connstate.Registry // the registry served
 	consensus string              // the cached consensus ns/authority reads
+	policy    scrub.Policy        // the tier served: the test network's unless told
+}
+
+// tier makes the server serve policy instead of the test-network tier.
+func tier(policy scrub.Policy) option {
+	return func(st *settings) { st.policy = policy }
 }
 
 // option changes a test server's settings.
@@ -141,6 +148,7 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 		cfg:       controlport.Config{Mux: m, AuthTimeout: 20 * time.Second, WriteTimeout: 10 * time.Second},
 		reg:       reg,
 		consensus: consensusFile,
+		policy:    scrub.TestNetwork(),
 	}
 	cfg := &st.cfg
 	switch mode {
@@ -158,8 +166,8 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 		o(&st)
 	}
 
-	(&getinfo.Conns{Source: reg}).Register(m)
-	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }, Totals: reg.Totals}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: st.policy}).Register(m)
+	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }}).Register(m)
 	p := &getinfo.Process{Clock: clk}
 	p.Register(m)
 	(&getinfo.Authorities{Source: consensus.NewFileSource(st.consensus)}).Register(m)
@@ -185,7 +193,7 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 	}
 }
 
-// scrubbed returns the registry's entries as the default policy shows
+// scrubbed returns the registry's entries as the test-network tier shows
 // them, sorted by (CircID, ConnID) as conn/all lists them, and conn/all's
 // value: both from package oracle, which restates the specification apart
 // from the scrub and format packages under test.
@@ -193,9 +201,9 @@ func (s *server) scrubbed() ([]connstate.Entry, string) {
 	raw := s.reg.AppendEntries(nil)
 	var shown []connstate.Entry // nil for none, as format.ParseAll returns
 	for _, e := range raw {
-		shown = append(shown, oracle.DefaultView(e))
+		shown = append(shown, oracle.TestNetworkView(e))
 	}
-	return shown, oracle.DefaultLines(raw)
+	return shown, oracle.TestNetworkLines(raw)
 }
 
 // answer returns what the Mux answers for key now; the test fails on error.

@@ -1,51 +1,27 @@
 package interop_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/internal/stemtest"
 )
 
-// python is Debian's interpreter, which sees Debian's python3-stem; a
-// python3 earlier on PATH (pyenv, a venv) may not.
-const python = "/usr/bin/python3"
-
 const stemScript = "testdata/stem_client.py"
-
-var stemAvailable struct {
-	once sync.Once
-	err  error
-	out  string
-}
 
 // requireStem skips the test unless /usr/bin/python3 can import stem.
 func requireStem(t *testing.T) {
 	t.Helper()
-	stemAvailable.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, python, "-I", "-c", "import stem, stem.connection, stem.control; print(stem.__version__)").CombinedOutput()
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		stemAvailable.err, stemAvailable.out = err, lines[len(lines)-1] // a traceback's last line says why
-	})
-	if stemAvailable.err != nil {
-		t.Skipf("stem tests need Debian's python3-stem for %s (apt-get install python3-stem; .ci/run installs it): %v %s",
-			python, stemAvailable.err, stemAvailable.out)
-	}
+	stemtest.Require(t)
 }
 
 // stemPlan is what stem_client.py does once authenticated.
@@ -108,20 +84,11 @@ func runStem(t *testing.T, s *server, auth, secret string, plan stemPlan) stemRe
 	requireStem(t)
 	in, err := json.Marshal(plan)
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "-I", stemScript, strconv.Itoa(int(s.addr.Port())), auth)
-	cmd.Env = append(os.Environ(), "CONNINFO_PASSWORD="+secret)
-	cmd.Stdin = bytes.NewReader(in)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
-	require.NoError(t, err, "stem run failed (context: %v)\nstderr:\n%s\nstdout:\n%s", ctx.Err(), stderr.String(), stdout.String())
+	stdout, stderr := stemtest.Run(t, stemScript, []string{strconv.Itoa(int(s.addr.Port())), auth}, in, "CONNINFO_PASSWORD="+secret)
 	var r stemResult
-	require.NoError(t, json.Unmarshal(stdout.Bytes(), &r), "stem printed:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	if stderr.Len() > 0 {
-		t.Logf("stem stderr:\n%s", stderr.String())
+	require.NoError(t, json.Unmarshal(stdout, &r), "stem printed:\n%s\nstderr:\n%s", stdout, stderr)
+	if len(stderr) > 0 {
+		t.Logf("stem stderr:\n%s", stderr)
 	}
 	return r
 }

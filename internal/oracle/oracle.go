@@ -9,10 +9,14 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 )
 
-// Round is the multiple the default policy rounds bytes to, halves up.
-const Round = 1024
+// TestNetworkRound is the multiple the test-network tier rounds bytes
+// to, halves up; PublicRound the public tier's.
+const (
+	TestNetworkRound = 1024
+	PublicRound      = 64 * 1024
+)
 
-// Shown reports whether the default policy shows a line's IP:PORT and
+// Shown reports whether the test-network tier shows a line's IP:PORT and
 // L_PORT: a peer that is a Tor relay with a known fingerprint, or a
 // control connection.
 func Shown(e connstate.Entry) bool {
@@ -20,10 +24,10 @@ func Shown(e connstate.Entry) bool {
 	return relay || e.Flags.Usage == connstate.UsageControl
 }
 
-// DefaultView is what the default policy shows of a raw entry: no OR_ID
-// unless the network is T; no IP:PORT or L_PORT unless Shown; READ and
-// WRITE rounded on every line that is not Shown and on every circuit leg.
-func DefaultView(e connstate.Entry) connstate.Entry {
+// TestNetworkView is what the test-network tier shows of a raw entry: no
+// OR_ID unless the network is T; no IP:PORT or L_PORT unless Shown; READ
+// and WRITE rounded on every line that is not Shown and on every leg.
+func TestNetworkView(e connstate.Entry) connstate.Entry {
 	if e.Flags.Network != connstate.NetworkTor {
 		e.Fingerprint = connstate.Fingerprint{}
 	}
@@ -32,19 +36,59 @@ func DefaultView(e connstate.Entry) connstate.Entry {
 		e.Remote, e.LocalPort = netip.AddrPort{}, 0
 	}
 	if !shown || e.CircID != 0 {
-		e.Read, e.Written = RoundHalfUp(e.Read), RoundHalfUp(e.Written)
+		e.Read, e.Written = RoundHalfUp(e.Read, TestNetworkRound), RoundHalfUp(e.Written, TestNetworkRound)
 	}
+	e.Origin = false // not a field of the line
 	return e
 }
 
-// RoundHalfUp rounds n to the nearest multiple of Round, halves up; near
+// Listed is a consensus as the public tier consults it: each public
+// relay's fingerprint and the ORPorts it publishes.
+type Listed map[connstate.Fingerprint][]netip.AddrPort
+
+// PublicView is what the public tier shows of a raw entry, with epochs of
+// epochSeconds, and false for a line it does not show: the leg of a
+// circuit the relay carries for others. OR_ID only for a T peer that
+// listed has; IP:PORT only when the connection's address is one of that
+// relay's published ones, shown with the published port; L_PORT only
+// with it on an inbound connection; every count rounded to PublicRound;
+// UPTIME rounded down to whole epochs.
+func PublicView(e connstate.Entry, listed Listed, epochSeconds uint64) (connstate.Entry, bool) {
+	if e.CircID != 0 && !e.Origin {
+		return connstate.Entry{}, false
+	}
+	ports, isListed := listed[e.Fingerprint]
+	if e.Flags.Network != connstate.NetworkTor || e.Fingerprint == (connstate.Fingerprint{}) {
+		isListed = false
+	}
+	var published netip.AddrPort
+	for _, ap := range ports {
+		if isListed && e.Remote.IsValid() && ap.Addr() == e.Remote.Addr().Unmap() {
+			published = ap
+		}
+	}
+	if !isListed {
+		e.Fingerprint = connstate.Fingerprint{}
+	}
+	inbound := e.Flags.Direction == connstate.Inbound
+	if !published.IsValid() || !inbound {
+		e.LocalPort = 0
+	}
+	e.Remote = published
+	e.Read, e.Written = RoundHalfUp(e.Read, PublicRound), RoundHalfUp(e.Written, PublicRound)
+	e.Uptime = e.Uptime / epochSeconds * epochSeconds
+	e.Origin = false // not a field of the line
+	return e, true
+}
+
+// RoundHalfUp rounds n to the nearest multiple of m, halves up; near
 // 2^64 it stays at the largest multiple that fits.
-func RoundHalfUp(n uint64) uint64 {
-	down := n / Round * Round
-	if n-down < Round/2 || down > ^uint64(0)-Round {
+func RoundHalfUp(n, m uint64) uint64 {
+	down := n / m * m
+	if n-down < m/2 || down > ^uint64(0)-m {
 		return down
 	}
-	return down + Round
+	return down + m
 }
 
 // Line spells an entry as the wire format does: CONN_ID CIRC_ID OR_ID
@@ -71,13 +115,25 @@ func Line(e connstate.Entry) string {
 		dir, usage, network, e.Read, e.Written, e.Uptime)
 }
 
-// DefaultLines is conn/all's value for raw entries, in the order given,
-// under the default policy: each entry's DefaultView spelt by Line, joined
-// by "\n".
-func DefaultLines(entries []connstate.Entry) string {
+// TestNetworkLines is conn/all's value for raw entries, in the order
+// given, under the test-network tier: each entry's TestNetworkView spelt by
+// Line, joined by "\n".
+func TestNetworkLines(entries []connstate.Entry) string {
 	lines := make([]string, len(entries))
 	for i, e := range entries {
-		lines[i] = Line(DefaultView(e))
+		lines[i] = Line(TestNetworkView(e))
+	}
+	return strings.Join(lines, "\n")
+}
+
+// PublicLines is conn/all's value for raw entries under the public tier:
+// the PublicView of each entry it shows, spelt by Line, joined by "\n".
+func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds uint64) string {
+	var lines []string
+	for _, e := range entries {
+		if v, ok := PublicView(e, listed, epochSeconds); ok {
+			lines = append(lines, Line(v))
+		}
 	}
 	return strings.Join(lines, "\n")
 }

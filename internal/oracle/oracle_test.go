@@ -28,14 +28,22 @@ func TestLines(t *testing.T) {
 	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 1048576 524288 3600\n"+
 		"23 0 0 0 0 IRt 4096 1024 42\n"+
 		"17 1041 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 51622 ORT 2048 3072 3600",
-		oracle.DefaultLines([]connstate.Entry{relay, client, leg}))
+		oracle.TestNetworkLines([]connstate.Entry{relay, client, leg}))
+	listed := oracle.Listed{fp: {netip.MustParseAddrPort("128.31.0.34:9101")}}
+	origin := leg
+	origin.CircID, origin.Origin = 1042, true
+	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
+		"23 0 0 0 0 IRt 0 0 40\n"+
+		"17 1042 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
+		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10), "the carried leg is not shown")
+	assert.Equal(t, "17 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10), "not listed")
 	assert.Equal(t, "23 0 0 [2001:db8::7]:50312 9001 IRt 4000 1000 42", oracle.Line(client), "raw")
 }
 
-func ExampleDefaultLines() {
+func ExampleTestNetworkLines() {
 	e := connstate.Entry{ConnID: 5, Remote: netip.MustParseAddrPort("198.51.100.7:443"), LocalPort: 9001,
 		Flags: connstate.Flags{Direction: connstate.Inbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside},
 		Read:  511, Written: 512}
-	fmt.Println(oracle.DefaultLines([]connstate.Entry{e}))
+	fmt.Println(oracle.TestNetworkLines([]connstate.Entry{e}))
 	// Output: 5 0 0 0 0 iCt 0 1024 0
 }
