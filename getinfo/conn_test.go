@@ -353,7 +353,7 @@ listed 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101
 // A relay serves the public tier, the default, with its consensus as the
 // source of public relays: relay 17 is shown at its published ORPort,
 // client 23 without an endpoint, and the circuit it carries for the client
-// not at all. Every byte count is rounded to 64 KiB, and every answer
+// not at all. Every byte count is rounded to 256 KiB, and every answer
 // within an epoch is the same.
 func ExampleConns() {
 	fx, err := connstatetest.ParseFixture(strings.NewReader(exampleFixture))
@@ -376,9 +376,9 @@ func ExampleConns() {
 	// Output:
 	// 250+conn/all=
 	// 17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
-	// 23 0 0 0 0 IRt 393216 131072 40
+	// 23 0 0 0 0 IRt 524288 0 40
 	// .
-	// 250-conn/0/23=23 0 0 0 0 IRt 393216 131072 40
+	// 250-conn/0/23=23 0 0 0 0 IRt 524288 0 40
 	// 250 OK
 	// getinfo: 552 Unrecognized key "conn/1041/23"
 }

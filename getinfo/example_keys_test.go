@@ -29,7 +29,7 @@ func ExampleRelay() {
 }
 
 // The totals are Conns' keys, answered under its policy: in the public
-// tier, rounded to 64 KiB and fixed for the epoch.
+// tier, rounded to 256 KiB and fixed for the epoch.
 func ExampleConns_totals() {
 	clock := connstatetest.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
 	reg := connstate.NewRegistry(connstate.WithClock(clock))
@@ -45,14 +45,14 @@ func ExampleConns_totals() {
 		fmt.Printf("info/relay/read-total=%s traffic/read=%s\n", read, traffic)
 	}
 	show()
-	conn.AddRead(100000)
+	conn.AddRead(200000)
 	show() // the same epoch: the same answer
 	clock.Advance(10 * time.Second)
-	show() // the next one: 1,148,576 bytes, rounded
+	show() // the next one: 1,248,576 bytes, rounded to 5 x 256 KiB
 	// Output:
 	// info/relay/read-total=1048576 traffic/read=1048576
 	// info/relay/read-total=1048576 traffic/read=1048576
-	// info/relay/read-total=1179648 traffic/read=1179648
+	// info/relay/read-total=1310720 traffic/read=1310720
 }
 
 // The host reports a SIGHUP or RELOAD with Reset; a fake clock makes the

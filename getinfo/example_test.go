@@ -104,7 +104,7 @@ func ExampleMux_Answer() {
 func ExampleReplyWriter() {
 	reg := connstate.NewRegistry()
 	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
-	c.AddRead(100000)
+	c.AddRead(300000)
 	mux := getinfo.NewMux()
 	(&getinfo.Conns{Source: reg}).Register(mux)
 	mux.HandleFunc("version", "The current version of Tor.", func(dst []byte, _ string) ([]byte, error) {
@@ -127,7 +127,7 @@ func ExampleReplyWriter() {
 	}
 	// Output:
 	// 250-version=0.4.9.11\r\n
-	// 250-conn/all=1 0 0 0 0 IRt 131072 0 0\r\n
+	// 250-conn/all=1 0 0 0 0 IRt 262144 0 0\r\n
 	// 250 OK\r\n
 	// 552 Unrecognized key "nosuchkey"\r\n
 	// 510 Unrecognized command "SIGNAL"\r\n

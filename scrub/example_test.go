@@ -48,8 +48,8 @@ func ExamplePublic() {
 		fmt.Println(shown.ConnID, shown.CircID, shown.Fingerprint, shown.Remote, shown.LocalPort, shown.Flags, shown.Read, shown.Written, shown.Uptime)
 	}
 	// Output:
-	// 24 0 24E2F139121D4394C54B5BCC368B3B411857C413 204.13.164.118:443 9001 IRT 309657600 139853824 36050
-	// 23 0 0 invalid AddrPort 0 IRt 0 131072 40
+	// 24 0 24E2F139121D4394C54B5BCC368B3B411857C413 204.13.164.118:443 9001 IRT 309592064 139984896 36050
+	// 23 0 0 invalid AddrPort 0 IRt 0 262144 40
 	// 23 1000 not shown
 }
 

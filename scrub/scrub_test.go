@@ -66,7 +66,7 @@ func combinations(yield func(name string, e connstate.Entry) bool) {
 								origin bool
 							}{{0, false}, {3, false}, {4, true}} {
 								flags := connstate.Flags{Direction: dir, Established: est, Usage: u, Network: n}
-								e := connstate.Entry{ConnID: 7, CircID: leg.circ, Origin: leg.origin, Fingerprint: f, Remote: remote, LocalPort: 9001, Flags: flags, Read: 98305, Written: 32768, Uptime: 69}
+								e := connstate.Entry{ConnID: 7, CircID: leg.circ, Origin: leg.origin, Fingerprint: f, Remote: remote, LocalPort: 9001, Flags: flags, Read: 393217, Written: 131072, Uptime: 69}
 								if !yield(fmt.Sprintf("%s/fp=%s/%s/circ=%d", flags, fpName, remote, leg.circ), e) {
 									return
 								}
@@ -112,8 +112,8 @@ func TestPublicTier(t *testing.T) {
 			} else {
 				assert.True(t, got.Fingerprint.IsZero(), "OR_ID only for a listed relay")
 			}
-			assert.Equal(t, uint64(131072), got.Read, "98305 rounds to 2 x 64 KiB, on every line")
-			assert.Equal(t, uint64(65536), got.Written, "32768 rounds up")
+			assert.Equal(t, uint64(524288), got.Read, "393217 rounds to 2 x 256 KiB, on every line")
+			assert.Equal(t, uint64(262144), got.Written, "131072 rounds up")
 			assert.Equal(t, uint64(60), got.Uptime, "whole epochs of 10 s")
 			assert.Equal(t, in.ConnID, got.ConnID, "lines still appear")
 			assert.Equal(t, in.CircID, got.CircID)
@@ -144,10 +144,10 @@ func TestTestNetworkTier(t *testing.T) {
 				assert.Zero(t, got.LocalPort)
 			}
 			if !shown || in.CircID != 0 {
-				assert.Equal(t, uint64(98304), got.Read, "rounded to 1 KiB")
-				assert.Equal(t, uint64(32768), got.Written)
+				assert.Equal(t, uint64(393216), got.Read, "rounded to 1 KiB")
+				assert.Equal(t, uint64(131072), got.Written)
 			} else {
-				assert.Equal(t, uint64(98305), got.Read, "a shown connection's own line keeps exact counts")
+				assert.Equal(t, uint64(393217), got.Read, "a shown connection's own line keeps exact counts")
 			}
 			assert.Equal(t, in.Fingerprint, got.Fingerprint, "OR_ID for network T")
 			assert.Equal(t, in.Uptime, got.Uptime, "live")
@@ -171,8 +171,8 @@ func TestPublicTierWithoutRelaysFailsClosed(t *testing.T) {
 }
 
 func TestTotals(t *testing.T) {
-	in := connstate.Totals{RelayRead: 32767, RelayWritten: 32768, TrafficRead: 1 << 20, TrafficWritten: 98304}
-	assert.Equal(t, connstate.Totals{RelayRead: 0, RelayWritten: 65536, TrafficRead: 1 << 20, TrafficWritten: 131072}, scrub.Public(nil).Totals(in))
+	in := connstate.Totals{RelayRead: 131071, RelayWritten: 131072, TrafficRead: 1 << 20, TrafficWritten: 393216}
+	assert.Equal(t, connstate.Totals{RelayRead: 0, RelayWritten: 262144, TrafficRead: 1 << 20, TrafficWritten: 524288}, scrub.Public(nil).Totals(in))
 	assert.Equal(t, in, scrub.TestNetwork().Totals(in), "live tiers: exact, as tor's traffic/*")
 	assert.Equal(t, in, scrub.Unscrubbed().Totals(in))
 }
@@ -233,7 +233,7 @@ func TestRoundHalfUpProperties(t *testing.T) {
 }
 
 func TestPolicyNames(t *testing.T) {
-	assert.Equal(t, "public (epoch 10s, bytes rounded to 65536)", scrub.Public(nil).String())
+	assert.Equal(t, "public (epoch 10s, bytes rounded to 262144)", scrub.Public(nil).String())
 	assert.Equal(t, scrub.Public(nil).String(), scrub.Policy{}.String(), "the zero Policy is the public tier")
 	assert.Equal(t, "testnet (live, bytes rounded to 1024)", scrub.TestNetwork().String())
 	assert.Equal(t, "unscrubbed", scrub.Unscrubbed().String())

@@ -184,7 +184,7 @@ func TestLiveView(t *testing.T) {
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "20", "-auth", "null")
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "busiest:") }, 3*viewEvery, 50*time.Millisecond)
 	require.NoError(t, wait())
-	assert.Contains(t, out.String(), "relaysim: privacy tier public (epoch 10s, bytes rounded to 65536)\n")
+	assert.Contains(t, out.String(), "relaysim: privacy tier public (epoch 10s, bytes rounded to 262144)\n")
 	assert.Regexp(t, `--- up \S+, tier public: \d+ connections, \d+ legs of \d+ circuits shown\n    by type:( \S+ \d+)+\n    relayed: read`, out.String())
 }
 
@@ -254,7 +254,7 @@ func Example() {
 	// Output:
 	// <nil>
 	// relaysim: control port 127.0.0.1:PORT
-	// relaysim: privacy tier public (epoch 10s, bytes rounded to 65536)
+	// relaysim: privacy tier public (epoch 10s, bytes rounded to 262144)
 	// relaysim: no authentication (null)
 	// relaysim: serving fixture ../../testdata/fixtures/guard.conns
 	// relaysim: stopped

@@ -59,8 +59,8 @@ func checkPublic(t *testing.T, value string, epoch uint64) (legs, unlisted int) 
 		}
 	}
 	for _, l := range lines {
-		assert.Zero(t, l.read%oracle.PublicRound, "READ not rounded to 64 KiB: %s", l.text)
-		assert.Zero(t, l.written%oracle.PublicRound, "WRITE not rounded to 64 KiB: %s", l.text)
+		assert.Zero(t, l.read%oracle.PublicRound, "READ not rounded to 256 KiB: %s", l.text)
+		assert.Zero(t, l.written%oracle.PublicRound, "WRITE not rounded to 256 KiB: %s", l.text)
 		assert.Zero(t, l.uptime%epoch, "UPTIME not in whole epochs: %s", l.text)
 		if l.circ != "0" {
 			legs++
@@ -103,7 +103,7 @@ func checkPublic(t *testing.T, value string, epoch uint64) (legs, unlisted int) 
 func TestPublicTierLive(t *testing.T) {
 	const epoch = 2
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "120", "-quiet", "-epoch", "2s")
-	require.Contains(t, out.String(), "relaysim: privacy tier public (epoch 2s, bytes rounded to 65536)")
+	require.Contains(t, out.String(), "relaysim: privacy tier public (epoch 2s, bytes rounded to 262144)")
 	ctl := connect(t, out.String(), nil)
 	var legs, unlisted int
 	require.Eventually(t, func() bool {

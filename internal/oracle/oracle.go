@@ -13,7 +13,7 @@ import (
 // to, halves up; PublicRound the public tier's.
 const (
 	TestNetworkRound = 1024
-	PublicRound      = 64 * 1024
+	PublicRound      = 256 * 1024
 )
 
 // Shown reports whether the test-network tier shows a line's IP:PORT and

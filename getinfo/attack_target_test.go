@@ -1,0 +1,43 @@
+package getinfo_test
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
+	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
+)
+
+// attackTier is a tier the attacks run against, and which of them it
+// must defeat.
+type attackTier struct {
+	name    string
+	defends func(attack string) bool
+}
+
+// attackTiers: the public tier defeats every attack; the test-network
+// tier, the proposal's full view and the old default, only F4, since the
+// totals follow tor's rule whatever the tier.
+func attackTiers() []attackTier {
+	return []attackTier{
+		{"public", func(string) bool { return true }},
+		{"testnet", func(attack string) bool { return attack == "F4" }},
+	}
+}
+
+// newAttackTarget serves a new registry, on a fake clock at an instant of
+// the epoch grid, under the named tier, with listed as its consensus.
+func newAttackTarget(t *testing.T, tier string, listed map[connstate.Fingerprint][]netip.AddrPort) *attackRelay {
+	t.Helper()
+	clk := connstatetest.NewClock(connstatetest.Epoch())
+	reg := connstate.NewRegistry(connstate.WithClock(clk))
+	policy := scrub.TestNetwork()
+	if tier == "public" {
+		policy = scrub.Public(connstatetest.ListedRelays(listed))
+	}
+	m := getinfo.NewMux()
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}).Register(m)
+	return &attackRelay{reg: reg, clk: clk, mux: m}
+}
