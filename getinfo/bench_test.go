@@ -16,33 +16,50 @@ import (
 )
 
 // BenchmarkConnAll answers GETINFO conn/all over the busy fixture's 100,000
-// entries, end to end: snapshot, order, scrub, format and reply encoding
-// into io.Discard (target: at most 10 ms, allocations not growing with the
-// entry count once warm).
+// entries, end to end into io.Discard, in each way it can be served:
+//
+//   - testnet: live, as every conn/all was before the tiers: snapshot,
+//     order, scrub, format and reply encoding (target: at most 10 ms,
+//     allocations not growing with the entry count once warm);
+//   - public: within an epoch, the answer every controller gets: a copy of
+//     the epoch's view;
+//   - public-new-epoch: each answer in an epoch of its own, so that each
+//     pays for taking the view: what the timer does once an epoch, and
+//     never more than a live answer costs.
 func BenchmarkConnAll(b *testing.B) {
 	for _, conns := range []int{2000, 20000} {
-		reg, _, err := connstatetest.BusyRelay(1, conns).Build()
-		if err != nil {
-			b.Fatal(err)
-		}
-		m := getinfo.NewMux()
-		(&getinfo.Conns{Source: reg}).Register(m)
-		keys := []string{"conn/all"}
-		entries := len(reg.AppendEntries(nil))
-		b.Run(map[int]string{2000: "10k", 20000: "100k"}[conns], func(b *testing.B) {
-			var rw getinfo.ReplyWriter                            // one per connection, as controlport keeps
-			if err := rw.Write(io.Discard, m, keys); err != nil { // warm: buffers grown
+		fx := connstatetest.BusyRelay(1, conns)
+		for _, tier := range []string{"testnet", "public", "public-new-epoch"} {
+			reg, clk, err := fx.Build()
+			if err != nil {
 				b.Fatal(err)
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := rw.Write(io.Discard, m, keys); err != nil {
+			policy := scrub.Public(fx.Relays())
+			if tier == "testnet" {
+				policy = scrub.TestNetwork()
+			}
+			m := getinfo.NewMux()
+			(&getinfo.Conns{Source: reg, Policy: policy}).Register(m)
+			keys := []string{"conn/all"}
+			entries := len(reg.AppendEntries(nil))
+			b.Run(map[int]string{2000: "10k", 20000: "100k"}[conns]+"/"+tier, func(b *testing.B) {
+				var rw getinfo.ReplyWriter                            // one per connection, as controlport keeps
+				if err := rw.Write(io.Discard, m, keys); err != nil { // warm: buffers grown
 					b.Fatal(err)
 				}
-			}
-			b.ReportMetric(float64(entries), "entries")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(entries), "ns/entry")
-		})
+				b.ReportAllocs()
+				for b.Loop() {
+					if tier == "public-new-epoch" {
+						clk.Advance(scrub.DefaultEpoch) // the timer takes the next view
+					}
+					if err := rw.Write(io.Discard, m, keys); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(entries), "entries")
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(entries), "ns/entry")
+			})
+		}
 	}
 }
 

@@ -111,7 +111,13 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	v := &epochView{index: k}
 	at := time.Unix(0, k*int64(length))
 	if h.Source != nil {
-		v.all = h.appendAll(nil, at)
+		// A new buffer, since controllers may still be copying the last
+		// view's, sized from it so that it seldom grows.
+		var hint int
+		if prev := h.epochs.view.Load(); prev != nil {
+			hint = len(prev.all) + len(prev.all)/8
+		}
+		v.all = h.appendAll(make([]byte, 0, hint), at)
 	}
 	if h.Totals != nil {
 		v.totals = h.Policy.Totals(h.Totals())
