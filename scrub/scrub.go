@@ -62,10 +62,10 @@ type Relays interface {
 // The tiers' defaults.
 const (
 	// PublicRound is the multiple to which the public tier rounds every
-	// byte count: 256 KiB, chosen from the analysis in SECURITY.md. A
-	// reading tells under 0.05 bit about whether a signal of 100 cells (a
-	// SENDME window) was added to a line in its epoch, and under 0.001
-	// about a single cell.
+	// byte count: 256 KiB, chosen from the analysis in SECURITY.md
+	// (scrub's TestGranularityAnalysis): a reading tells under 0.05 bit
+	// about whether a signal of 100 cells (a SENDME window) was added to a
+	// line in its epoch, and under 0.001 about a single cell.
 	PublicRound = 256 << 10
 	// TestNetworkRound is the multiple to which the test-network tier
 	// rounds the bytes of scrubbed lines and of every leg.
