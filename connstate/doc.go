@@ -7,14 +7,22 @@
 // legs are bound to connections with [Circuit.Bind] (or its named forms
 // [Circuit.BindInbound], [Circuit.BindOutbound] and [Circuit.BindExit]),
 // and each returned [Leg] counts that circuit's bytes on that connection.
+// A circuit the relay builds for its own use (its testing, directory or
+// onion-service circuits) is opened with [CircuitConfig.Origin]: its legs'
+// entries say so ([Entry.Origin]), and the public scrub tier shows only
+// those legs.
 //
 // Readers take snapshots: [Registry.Entries] iterates over every entry
 // line of conn/all as an [Entry], sorted by (CircID, ConnID), without
 // building a list; [Registry.AppendEntries] appends them to a slice;
 // [Registry.EntryParts] splits one snapshot into ordered parts for
-// goroutines to format at once; [Registry.LookupEntry] finds one line.
-// [Registry.Totals] gives byte totals that keep the bytes of closed
-// connections.
+// goroutines to format at once, and [Registry.EntryPartsAt] does so with
+// every UPTIME computed at a given instant, as the public tier's epochs
+// need; [Registry.LookupEntry] finds one line. [Registry.Totals] gives
+// byte totals that keep the bytes of closed connections, over the
+// connections tor would rate limit: not over a unix socket
+// ([ConnConfig.Unix]), not to an unknown or [Internal] address unless the
+// registry was made with [CountPrivate].
 //
 // Entries are raw: they hold every address the registry knows. Pass them
 // through package scrub before showing them to anyone.

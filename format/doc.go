@@ -18,6 +18,8 @@
 // upper-case hex digits, IPv6 in its RFC 5952 form.
 //
 // This package does not scrub: pass entries through package scrub first.
+// An entry's Origin is not a field of the line: it is neither written nor
+// read.
 //
 // # Concurrency
 //

@@ -23,11 +23,12 @@
 //
 // The families:
 //
-//   - [Conns]: conn/all and conn/<circ>/<conn>, scrubbed by a package
-//     scrub policy (fail-closed by default).
-//   - [Relay]: the bandwidth limits and relayed totals
-//     (info/relay/bw-limit, burst-limit, read-total, write-total, also as
-//     relay/*), and tor's traffic/read and traffic/written.
+//   - [Conns]: conn/all and conn/<circ>/<conn>, and the byte totals
+//     (info/relay/read-total and write-total, also as relay/*, and tor's
+//     traffic/read and traffic/written), all answered under one package
+//     scrub tier: the public one by default, from one view per epoch.
+//   - [Relay]: the bandwidth limits (info/relay/bw-limit and burst-limit,
+//     also as relay/*).
 //   - [Process]: uptimes (info/uptime-process, process/uptime, uptime;
 //     info/uptime-reset, process/uptime-reset), descriptors
 //     (info/descriptor-used, process/descriptors-used,
@@ -73,6 +74,8 @@
 // begun: a sync.RWMutex guards the table, and it is held only to find a
 // handler, never while one runs, so a handler may register keys too. Handlers
 // must be safe for concurrent use, since one may answer many controllers at
-// once. WriteReply is safe for concurrent use as long as each call has its own
+// once. A [Conns] under the public tier keeps a timer while controllers
+// ask (time.AfterFunc, or the AfterFunc of its Clock when it has one); it
+// stops after six epochs without a question and leaves no goroutine. WriteReply is safe for concurrent use as long as each call has its own
 // io.Writer.
 package getinfo

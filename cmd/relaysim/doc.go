@@ -8,7 +8,14 @@
 // them, all registered in a connstate.Registry with bytes counted from the
 // actual reads and writes. Connections and circuits open and close all the
 // time, so uptimes, unestablished connections and the totals of closed
-// connections all show. The control port answers every conninfo key.
+// connections all show. The control port answers every conninfo key, under
+// the privacy tier -policy names: the public one by default, with a
+// simulated consensus of the peer relays, three origin circuits of the
+// relay's own at a time, and one inbound relay peer in five claiming a
+// fingerprint that the consensus does not list, which stays scrubbed.
+// Everything being on loopback, the totals count private addresses, as a
+// test network's do. The live view reads the control port's own answers,
+// so it shows what a controller sees.
 //
 // Usage:
 //
@@ -24,6 +31,8 @@
 //	-duration D        run this long, then exit 0 (default 0: until interrupted)
 //	-fixture FILE      serve a connstatetest fixture's state instead of simulating
 //	-quiet             no live view
+//	-policy TIER       public, testnet or unscrubbed (default public)
+//	-epoch D           the public tier's epoch, whole seconds (default 10s)
 //
 // SIGINT and SIGTERM end it cleanly.
 package main
