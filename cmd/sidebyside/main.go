@@ -47,7 +47,9 @@ func run(conns, runs int, out io.Writer) error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim := exec.CommandContext(ctx, bin, "-control", "127.0.0.1:0", "-auth", "null", "-quiet", "-conns", strconv.Itoa(conns))
+	// The test-network tier lists every line, live, as ss and lsof do: the
+	// public tier's epoch answer would be a copy of a view taken earlier.
+	sim := exec.CommandContext(ctx, bin, "-control", "127.0.0.1:0", "-auth", "null", "-quiet", "-policy", "testnet", "-conns", strconv.Itoa(conns))
 	sim.Stderr = os.Stderr
 	stdout, err := sim.StdoutPipe()
 	if err != nil {
