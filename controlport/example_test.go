@@ -18,7 +18,7 @@ import (
 func Example() {
 	reg := connstate.NewRegistry()
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(mux)
+	(&getinfo.Conns{Source: reg}).Register(mux) // the public tier, the default
 
 	dir, _ := os.MkdirTemp("", "controlport")
 	defer os.RemoveAll(dir)

@@ -106,7 +106,7 @@ func ExampleReplyWriter() {
 	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
 	c.AddRead(300000)
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(mux)
+	(&getinfo.Conns{Source: reg}).Register(mux) // the public tier, the default: bytes to 256 KiB
 	mux.HandleFunc("version", "The current version of Tor.", func(dst []byte, _ string) ([]byte, error) {
 		return append(dst, "0.4.9.11"...), nil
 	})
