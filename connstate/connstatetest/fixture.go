@@ -265,7 +265,7 @@ func parseCirc(words []string) (Circuit, error) {
 func parseListed(words []string) (Listing, error) {
 	var l Listing
 	if len(words) < 2 {
-		return l, errors.New("want listed FINGERPRINT IP:ORPORT...")
+		return l, errors.New("want listed FINGERPRINT IP:ORPORT [IP:ORPORT]")
 	}
 	fp, err := connstate.ParseFingerprint(words[0])
 	if err != nil || fp.IsZero() {

@@ -11,9 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/internal/oracle"
 	"github.com/conninfo/conninfo/internal/stemtest"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 const stemScript = "testdata/stem_client.py"
@@ -339,5 +343,51 @@ func TestStemCookiePath(t *testing.T) {
 			assert.Equal(t, s.cookie, r.CookiePath)
 			assertStemVersion(t, r)
 		})
+	}
+}
+
+// TestStemPublicTier serves a guard's fixture under the public tier, with
+// the fixture's listed relays as its consensus, and reads conn/all, a few
+// conn/<circ>/<conn> keys and the totals with stem, twice: both readings,
+// in one epoch, are what package oracle says the tier shows, identical.
+func TestStemPublicTier(t *testing.T) {
+	requireStem(t)
+	fx, err := connstatetest.ReadFile(fixtureDir + "guard.conns")
+	require.NoError(t, err)
+	reg, clk, err := fx.Build()
+	require.NoError(t, err)
+	s := start(t, reg, clk, authCookie, tier(scrub.Public(fx.Relays())))
+
+	// The raw lines as of the epoch's instant, where the view dates them.
+	instant := clk.Now().Truncate(scrub.DefaultEpoch)
+	parts, release := reg.EntryPartsAt(instant, 1)
+	var raw []connstate.Entry
+	for _, p := range parts {
+		for e := range p {
+			raw = append(raw, *e)
+		}
+	}
+	release()
+	want := oracle.PublicLines(raw, oracle.Listed(fx.Relays()), 10)
+	require.Contains(t, want, " 2000 ", "the guard's origin circuit is shown")
+	require.NotContains(t, want, " 1000 ", "its carried ones are not")
+
+	keys := []string{"conn/all", "conn/0/24", "conn/2000/24", "relay/read-total", "traffic/written"}
+	for range 2 {
+		r := runStem(t, s, "auto", "", stemPlan{Keys: keys})
+		require.True(t, r.Authenticated, "auth error: %+v", r.AuthError)
+		require.Empty(t, r.Errors)
+		assert.Equal(t, want, r.Values["conn/all"])
+		for _, line := range strings.Split(want, "\n") {
+			f := strings.Fields(line)
+			if key := "conn/" + f[1] + "/" + f[0]; key == "conn/0/24" || key == "conn/2000/24" {
+				assert.Equal(t, line, r.Values[key], key)
+			}
+		}
+		for _, key := range []string{"relay/read-total", "traffic/written"} {
+			n, err := strconv.ParseUint(r.Values[key], 10, 64)
+			require.NoError(t, err, key)
+			assert.Zero(t, n%oracle.PublicRound, "%s rounded", key)
+		}
 	}
 }
