@@ -130,9 +130,11 @@ func (h *Conns) AppendInfo(dst []byte, key string) ([]byte, error) {
 		if h.Totals == nil {
 			return dst, ErrUnrecognized
 		}
-		t := h.Policy.Totals(h.Totals())
+		var t connstate.Totals
 		if v != nil {
-			t = v.totals
+			t = v.totals // no walk of the live connections: its time would tell their number
+		} else {
+			t = h.Policy.Totals(h.Totals())
 		}
 		return strconv.AppendUint(dst, pickTotal(t, key), 10), nil
 	}

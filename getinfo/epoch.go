@@ -109,7 +109,10 @@ func (h *Conns) tick() {
 // the totals, all scrubbed. e.mu is held.
 func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	v := &epochView{index: k}
-	at := time.Unix(0, k*int64(length))
+	// The instant as a reading of the clock, monotonic part included, so
+	// that a step of the wall clock cannot date the lines at another time.
+	now := h.clock().Now()
+	at := now.Add(time.Duration(k*int64(length) - now.UnixNano()))
 	if h.Source != nil {
 		// A new buffer, since controllers may still be copying the last
 		// view's, sized from it so that it seldom grows.

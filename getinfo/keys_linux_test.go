@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -18,7 +20,7 @@ import (
 // TestProcessKeysMatchTheOS compares each process key with what the
 // operating system's own tools report about this process.
 func TestProcessKeysMatchTheOS(t *testing.T) {
-	p := &getinfo.Process{}
+	p := &getinfo.Process{Policy: scrub.TestNetwork()} // live and exact
 	m := getinfo.NewMux()
 	p.Register(m)
 	pid := strconv.Itoa(os.Getpid())
@@ -89,4 +91,31 @@ func listedByAnotherProcess(t *testing.T, m *getinfo.Mux) (used, listed int) {
 	names := strings.Fields(strings.TrimPrefix(string(b), "ready\n"))
 	require.NotEmpty(t, names, "ls printed nothing")
 	return used, len(names)
+}
+
+// Under the public tier the descriptor count is read once an epoch and
+// rounded, so that opening descriptors within an epoch shows nothing.
+func TestPublicDescriptorCountIsCoarse(t *testing.T) {
+	clk := connstatetest.NewClock(connstatetest.Epoch())
+	m := getinfo.NewMux()
+	(&getinfo.Process{Clock: clk}).Register(m)
+	first := answer(t, m, "process/descriptors-used")
+	n, err := strconv.Atoi(first)
+	require.NoError(t, err)
+	assert.Zero(t, n%getinfo.PublicDescriptorRound, "rounded: %d", n)
+	var files []*os.File
+	for range 2 * getinfo.PublicDescriptorRound {
+		f, err := os.Open(os.DevNull)
+		require.NoError(t, err)
+		files = append(files, f)
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	clk.Advance(9 * time.Second)
+	assert.Equal(t, first, answer(t, m, "info/descriptor-used"), "the same within the epoch")
+	clk.Advance(time.Second)
+	assert.NotEqual(t, first, answer(t, m, "info/descriptor-used"), "read again in the next")
 }

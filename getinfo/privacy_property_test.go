@@ -257,6 +257,7 @@ func (m *privModel) checkLine(t *rapid.T, f []string, line string) {
 		require.NoError(t, err)
 		_, listed := m.listed[fp]
 		require.True(t, listed && fp == pc.fp, "OR_ID not the connection's listed fingerprint: %s", line)
+		require.NotEqual(t, "0", f[3], "OR_ID without the published address: %s", line)
 	}
 	if f[3] == "0" {
 		require.Equal(t, "0", f[4], "L_PORT without IP:PORT: %s", line)

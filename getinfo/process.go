@@ -9,6 +9,7 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/internal/procinfo"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // DefaultReservedDescriptors is how many descriptors tor keeps for itself
@@ -36,13 +37,29 @@ type Process struct {
 	// the soft limit in process/descriptor-limit; 0 means
 	// [DefaultReservedDescriptors].
 	ReservedDescriptors uint64
+	// Policy is the privacy tier of the descriptor count, which moves with
+	// every connection: under the public tier, the zero Policy, it is read
+	// once an epoch and rounded to [PublicDescriptorRound], so that polling
+	// it cannot date a connection's opening or closing; the other tiers
+	// answer it live.
+	Policy scrub.Policy
 
 	once      sync.Once
 	clock     connstate.Clock
 	start     time.Time // on clock
 	mu        sync.Mutex
 	lastReset time.Time // on clock
+	// The public tier's descriptor count: the epoch it was read in, and
+	// the rounded count. Guarded by mu.
+	usedEpoch int64
+	used      int
+	usedOK    bool
 }
+
+// PublicDescriptorRound is the multiple to which the public tier rounds
+// the descriptor count: a relay's connections come and go by the dozen,
+// and one, or a few an attacker opens to calibrate, must not show.
+const PublicDescriptorRound = 64
 
 // init settles the clock and the start on first use.
 func (p *Process) init() {
@@ -120,7 +137,7 @@ func (p *Process) Register(m *Mux) {
 
 	if _, err := procinfo.OpenDescriptors(); err == nil {
 		used := HandlerFunc(func(dst []byte, _ string) ([]byte, error) {
-			n, err := procinfo.OpenDescriptors()
+			n, err := p.descriptorsUsed()
 			if err != nil {
 				return dst, Unavailable("Open descriptors unknown")
 			}
@@ -147,6 +164,28 @@ func (p *Process) Register(m *Mux) {
 	m.HandleFunc("process/user", "Name of the effective user of this process, empty when unknown.", func(dst []byte, _ string) ([]byte, error) {
 		return append(dst, userName()...), nil
 	})
+}
+
+// descriptorsUsed is the descriptor count as the policy lets it be shown:
+// live, or under the public tier read at the first question of each epoch
+// and rounded.
+func (p *Process) descriptorsUsed() (int, error) {
+	length := p.Policy.EpochLength()
+	if length == 0 {
+		return procinfo.OpenDescriptors()
+	}
+	k := epochIndex(p.clock.Now(), length)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.usedOK || p.usedEpoch != k {
+		n, err := procinfo.OpenDescriptors()
+		if err != nil {
+			return 0, err
+		}
+		p.used = int(scrub.RoundHalfUp(uint64(n), PublicDescriptorRound))
+		p.usedEpoch, p.usedOK = k, true
+	}
+	return p.used, nil
 }
 
 // limit answers the soft descriptor limit less reserve, never below zero.

@@ -106,7 +106,8 @@ type Policy struct {
 //     inbound connection's source port. L_PORT only on such inbound
 //     connections (this relay's own ORPort); an outbound one's ephemeral
 //     port is not shown. Every other line shows "0 0".
-//   - OR_ID only for a peer that relays lists.
+//   - OR_ID only with that IP:PORT: for a peer that relays lists, at an
+//     address it publishes.
 //   - No leg line of a circuit carried for others; the legs of circuits
 //     this relay built ([connstate.Entry.Origin]) stay.
 //   - Every READ and WRITE rounded to [PublicRound], totals included.
@@ -210,7 +211,9 @@ func (p Policy) scrubPublic(e *connstate.Entry) bool {
 	if e.Flags.Network == connstate.NetworkTor && !e.Fingerprint.IsZero() && p.Relays != nil {
 		published, listed = p.Relays.LookupRelay(e.Fingerprint, e.Remote.Addr())
 	}
-	if !listed {
+	if !listed || !published.IsValid() {
+		// Unlisted, or listed but not at this address: a claim anyone can
+		// make, which must not label the line with a public identity.
 		e.Fingerprint, published = connstate.Fingerprint{}, netip.AddrPort{}
 	}
 	if !published.IsValid() || e.Flags.Direction != connstate.Inbound {

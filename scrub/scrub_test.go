@@ -107,10 +107,10 @@ func TestPublicTier(t *testing.T) {
 			} else {
 				assert.Zero(t, got.LocalPort, "no ephemeral port, no unlisted peer's")
 			}
-			if listed {
+			if published {
 				assert.Equal(t, fp, got.Fingerprint)
 			} else {
-				assert.True(t, got.Fingerprint.IsZero(), "OR_ID only for a listed relay")
+				assert.True(t, got.Fingerprint.IsZero(), "OR_ID only for a listed relay at its published address")
 			}
 			assert.Equal(t, uint64(524288), got.Read, "393217 rounds to 2 x 256 KiB, on every line")
 			assert.Equal(t, uint64(262144), got.Written, "131072 rounds up")

@@ -128,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mux := getinfo.NewMux()
 	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}).Register(mux)
 	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }}).Register(mux)
-	proc := &getinfo.Process{}
+	proc := &getinfo.Process{Policy: policy}
 	proc.Register(mux)
 	auth, err := consensus.Parse(strings.NewReader(cachedConsensus))
 	if err != nil {

@@ -168,7 +168,7 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 
 	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: st.policy}).Register(m)
 	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }}).Register(m)
-	p := &getinfo.Process{Clock: clk}
+	p := &getinfo.Process{Clock: clk, Policy: st.policy}
 	p.Register(m)
 	(&getinfo.Authorities{Source: consensus.NewFileSource(st.consensus)}).Register(m)
 	(&getinfo.InfoNames{}).Register(m)

@@ -48,8 +48,8 @@ type Listed map[connstate.Fingerprint][]netip.AddrPort
 
 // PublicView is what the public tier shows of a raw entry, with epochs of
 // epochSeconds, and false for a line it does not show: the leg of a
-// circuit the relay carries for others. OR_ID only for a T peer that
-// listed has; IP:PORT only when the connection's address is one of that
+// circuit the relay carries for others. OR_ID and IP:PORT only for a T
+// peer that listed has, when the connection's address is one of that
 // relay's published ones, shown with the published port; L_PORT only
 // with it on an inbound connection; every count rounded to PublicRound;
 // UPTIME rounded down to whole epochs.
@@ -67,7 +67,7 @@ func PublicView(e connstate.Entry, listed Listed, epochSeconds uint64) (connstat
 			published = ap
 		}
 	}
-	if !isListed {
+	if !published.IsValid() {
 		e.Fingerprint = connstate.Fingerprint{}
 	}
 	inbound := e.Flags.Direction == connstate.Inbound
