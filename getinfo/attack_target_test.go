@@ -13,17 +13,21 @@ import (
 // attackTier is a tier the attacks run against, and which of them it
 // must defeat.
 type attackTier struct {
-	name    string
-	defends func(attack string) bool
+	name        string
+	defends     func(attack string) bool
+	granularity int64 // what the readings are multiples of
 }
 
 // attackTiers: the public tier defeats every attack; the test-network
 // tier, the proposal's full view and the old default, only F4, since the
-// totals follow tor's rule whatever the tier.
+// totals follow tor's rule whatever the tier. The public tier with the
+// same rounding offsets in every view (a fixed seed, which serving never
+// uses) is there to show what dithering defends against: calibration.
 func attackTiers() []attackTier {
 	return []attackTier{
-		{"public", func(string) bool { return true }},
-		{"testnet", func(attack string) bool { return attack == "F4" }},
+		{"public", func(string) bool { return true }, scrub.PublicRound},
+		{"public-fixed-offsets", func(attack string) bool { return attack != "calibration" }, scrub.PublicRound},
+		{"testnet", func(attack string) bool { return attack == "F4" }, 1},
 	}
 }
 
@@ -33,11 +37,15 @@ func newAttackTarget(t *testing.T, tier string, listed map[connstate.Fingerprint
 	t.Helper()
 	clk := connstatetest.NewClock(connstatetest.Epoch())
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
-	policy := scrub.TestNetwork()
-	if tier == "public" {
-		policy = scrub.Public(connstatetest.ListedRelays(listed))
+	h := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.TestNetwork()}
+	switch tier {
+	case "public":
+		h.Policy = scrub.Public(connstatetest.ListedRelays(listed))
+	case "public-fixed-offsets":
+		h.Policy = scrub.Public(connstatetest.ListedRelays(listed))
+		h.Seeds = func() uint64 { return 0x5eed }
 	}
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}).Register(m)
+	h.Register(m)
 	return &attackRelay{reg: reg, clk: clk, mux: m}
 }

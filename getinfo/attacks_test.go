@@ -266,6 +266,68 @@ func attackClaimedPeers(t *testing.T, a *attackRelay) []string {
 	return shown
 }
 
+// The review's calibration: an attacker who adds bytes of its own to a
+// relay link's line (cells on a circuit of its own through that link)
+// finds, by bisection over epochs, where the line's rounding steps, then
+// holds the counter one byte below a step and reads whether a victim's
+// single cell (514 bytes) crossed the link in each epoch. It knows
+// nothing of the rounding but that readings are multiples of g. Recovered:
+// the fraction of 100 epochs in which it told the victim's cell right.
+func attackCalibration(t *testing.T, a *attackRelay, g int64) float64 {
+	link := a.open(t, relayTo(fpRelayA, relayAddr))
+	link.AddRead(123456789) // what the link carried before
+	key := "conn/0/" + strconv.FormatUint(link.ID(), 10)
+	read := func() int64 {
+		a.clk.Advance(10 * time.Second)
+		f := fields(a.get(key))
+		require.Len(t, f, 9)
+		n, err := strconv.ParseInt(f[6], 10, 64)
+		require.NoError(t, err)
+		return n / g // which step the reading is on
+	}
+	// The reading is g·floor((c+S)/g) for an unknown c and the attacker's
+	// sum S: each reading q narrows c to [q·g−S, (q+1)·g−S).
+	var sum int64
+	q := read()
+	lo, hi := q*g, q*g+g // c's interval
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		k := (sum+mid)/g + 1 // the next step past the sum that splits the interval at mid
+		add := k*g - mid - sum
+		link.AddRead(uint64(add))
+		sum += add
+		if q = read(); (q+1)*g-sum <= hi && (q+1)*g-sum > lo { // c < (q+1)·g − sum
+			hi = min(hi, (q+1)*g-sum)
+		}
+		lo = max(lo, q*g-sum)
+		if lo >= hi { // the readings contradict each other: guess again
+			hi = lo + 1
+		}
+	}
+	c := lo
+	right := 0
+	rng := uint64(42)
+	for range 100 {
+		k := (c+sum)/g + 1 // hold one byte below the next step
+		add := k*g - 1 - c - sum
+		link.AddRead(uint64(add))
+		sum += add
+		rng = rng*6364136223846793005 + 1442695040888963407
+		victim := rng>>63 == 1
+		if victim {
+			link.AddRead(cell)
+		}
+		stepped := read() >= k
+		if stepped == victim {
+			right++
+		}
+		if stepped {
+			sum += cell // what the attacker believes the victim added
+		}
+	}
+	return float64(right) / 100
+}
+
 func absDuration(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
@@ -306,8 +368,12 @@ func TestAttacks(t *testing.T) {
 
 			shown := attackClaimedPeers(t, target())
 			check("F6", len(shown) == 0, "shown: %v", shown)
+
+			rate := attackCalibration(t, target(), tier.granularity)
+			check("calibration", rate < 0.75, "a victim's cell told right in %.0f%% of epochs", 100*rate)
 			t.Logf("%s: F1 %d/10 circuits mapped; F2 difference %d (truth 3598); F3 difference %d (truth 1337); F4 loopback told %v; "+
-				"F5 establishment error %v, burst error %v; F6 shown %v", tier.name, mapped, lineDiff, totalsDiff, tells, tickErr, burstErr, shown)
+				"F5 establishment error %v, burst error %v; F6 shown %v; calibration told a cell right %.0f%%",
+				tier.name, mapped, lineDiff, totalsDiff, tells, tickErr, burstErr, shown, 100*rate)
 		})
 	}
 }

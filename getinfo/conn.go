@@ -69,6 +69,10 @@ type Conns struct {
 	// [PartitionedSource]: 0 means GOMAXPROCS, at most 8; 1 keeps the work
 	// on the caller's goroutine.
 	Workers int
+	// Seeds gives the seed of each epoch's rounding offsets in the public
+	// tier (see scrub.Policy.Dithered): nil means a fresh random one per
+	// view, as serving must; tests fix it to reproduce answers.
+	Seeds func() uint64
 
 	// spare keeps the other workers' buffers for the next conn/all: a lone
 	// pointer, not a sync.Pool, which a GC would empty of megabytes.
@@ -145,7 +149,7 @@ func (h *Conns) AppendInfo(dst []byte, key string) ([]byte, error) {
 		if v != nil {
 			return append(dst, v.all...), nil
 		}
-		return h.appendAll(dst, h.clock().Now()), nil
+		return h.appendAll(dst, h.clock().Now(), h.Policy, nil), nil
 	}
 	circ, conn, ok := parseConnKey(key)
 	if !ok {
@@ -205,16 +209,19 @@ func (h *Conns) workers() int {
 // by several goroutines, each into its own buffer, joined in order.
 //
 // A PartitionedSource dates every line at; another Source at its own now.
-func (h *Conns) appendAll(dst []byte, at time.Time) []byte {
+//
+// prev, the last epoch's conn/all, if any, holds each count at least where
+// it was shown then: see ratchet.
+func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy, prev []byte) []byte {
 	ps, ok := h.Source.(PartitionedSource)
 	if !ok {
-		dst, _ = h.appendPart(dst, h.Source.Entries())
+		dst, _ = h.appendPart(dst, h.Source.Entries(), policy, prev)
 		return dst
 	}
 	parts, release := ps.EntryPartsAt(at, h.workers())
 	defer release()
 	if len(parts) == 1 {
-		dst, _ = h.appendPart(dst, parts[0])
+		dst, _ = h.appendPart(dst, parts[0], policy, prev)
 		return dst
 	}
 	bp := h.spare.Swap(nil)
@@ -234,10 +241,10 @@ func (h *Conns) appendAll(dst []byte, at time.Time) []byte {
 			// A panic on a worker would end the process; carry it back to
 			// the caller's goroutine, where Mux.Answer makes it a 551.
 			defer func() { panics[i] = recover() }()
-			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i])
+			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], policy, prev)
 		})
 	}
-	dst, wrote := h.appendPart(dst, parts[0])
+	dst, wrote := h.appendPart(dst, parts[0], policy, prev)
 	wg.Wait()
 	for _, p := range panics {
 		if p != nil {
@@ -261,11 +268,18 @@ func (h *Conns) appendAll(dst []byte, at time.Time) []byte {
 
 // appendPart formats the entries the policy shows, each scrubbed in
 // place, joined by "\n", and reports whether any line has been written.
-func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry]) ([]byte, bool) {
+func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], policy scrub.Policy, prev []byte) ([]byte, bool) {
 	n := len(dst)
+	r := ratchet{all: prev, pos: -1}
 	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
 		for e := range entries {
-			if h.Policy.Scrub(e) && !yield(e) {
+			if !policy.Scrub(e) {
+				continue
+			}
+			if read, written, ok := r.seek(e.CircID, e.ConnID); ok {
+				e.Read, e.Written = max(e.Read, read), max(e.Written, written)
+			}
+			if !yield(e) {
 				return
 			}
 		}

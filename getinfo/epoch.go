@@ -2,6 +2,7 @@ package getinfo
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,49 +114,129 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	// that a step of the wall clock cannot date the lines at another time.
 	now := h.clock().Now()
 	at := now.Add(time.Duration(k*int64(length) - now.UnixNano()))
+	// Each view rounds with offsets of its own, so that no controller can
+	// find where a line's rounding steps by adding bytes of its own.
+	seed := rand.Uint64() // the runtime's ChaCha8, seeded unpredictably
+	if h.Seeds != nil {
+		seed = h.Seeds()
+	}
+	policy := h.Policy.Dithered(seed)
 	if h.Source != nil {
 		// A new buffer, since controllers may still be copying the last
 		// view's, sized from it so that it seldom grows.
 		var hint int
-		if prev := h.epochs.view.Load(); prev != nil {
+		var prevAll []byte
+		if prev := h.epochs.view.Load(); prev != nil && prev.index < k {
 			hint = len(prev.all) + len(prev.all)/8
+			prevAll = prev.all
 		}
-		v.all = h.appendAll(make([]byte, 0, hint), at)
+		v.all = h.appendAll(make([]byte, 0, hint), at, policy, prevAll)
 	}
 	if h.Totals != nil {
-		v.totals = h.Policy.Totals(h.Totals())
+		v.totals = policy.Totals(h.Totals())
+		if prev := h.epochs.view.Load(); prev != nil && prev.index < k {
+			p := prev.totals
+			v.totals = connstate.Totals{
+				RelayRead: max(v.totals.RelayRead, p.RelayRead), RelayWritten: max(v.totals.RelayWritten, p.RelayWritten),
+				TrafficRead: max(v.totals.TrafficRead, p.TrafficRead), TrafficWritten: max(v.totals.TrafficWritten, p.TrafficWritten),
+			}
+		}
 	}
 	h.epochs.view.Store(v)
 	return v
 }
 
 // findLine returns the line of all, a conn/all value, that starts with
-// connection conn and circuit circ, by binary search: the lines are sorted
-// by (CIRC_ID, CONN_ID) and each starts "CONN_ID CIRC_ID ".
+// connection conn and circuit circ.
 func findLine(all []byte, circ, conn uint64) ([]byte, bool) {
+	start := lowerBound(all, circ, conn)
+	line := lineAt(all, start)
+	lineConn, lineCirc, ok := lineKey(line)
+	if !ok || lineCirc != circ || lineConn != conn {
+		return nil, false
+	}
+	return line, true
+}
+
+// lowerBound returns where in all, a conn/all value, the first line at or
+// after (circ, conn) starts, or len(all), by binary search: the lines are
+// sorted by (CIRC_ID, CONN_ID) and each starts "CONN_ID CIRC_ID ".
+func lowerBound(all []byte, circ, conn uint64) int {
 	lo, hi := 0, len(all) // both at the start of a line, or the end
 	for lo < hi {
 		mid := lo + (hi-lo)/2
 		start := lo + bytes.LastIndexByte(all[lo:mid], '\n') + 1
-		end := start + bytes.IndexByte(all[start:], '\n')
-		if end < start {
-			end = len(all)
-		}
-		line := all[start:end]
+		line := lineAt(all, start)
 		lineConn, lineCirc, ok := lineKey(line)
-		if !ok {
-			return nil, false // not a line this package wrote
-		}
-		switch {
-		case lineCirc == circ && lineConn == conn:
-			return line, true
-		case lineCirc < circ || lineCirc == circ && lineConn < conn:
-			lo = end + 1
-		default:
+		if ok && (lineCirc < circ || lineCirc == circ && lineConn < conn) {
+			lo = start + len(line) + 1
+		} else {
 			hi = start
 		}
 	}
-	return nil, false
+	return min(lo, len(all))
+}
+
+// lineAt returns the line of all that starts at start.
+func lineAt(all []byte, start int) []byte {
+	if start >= len(all) {
+		return nil
+	}
+	end := bytes.IndexByte(all[start:], '\n')
+	if end < 0 {
+		return all[start:]
+	}
+	return all[start : start+end]
+}
+
+// ratchet keeps the public tier's counts from going back: with rounding
+// offsets drawn afresh each epoch, a count that barely moved could be
+// shown a step lower than last time, which would confuse a controller
+// computing rates. It walks the last epoch's conn/all alongside the lines
+// being formatted, in the same order, so that each line's READ and WRITE
+// are at least what they were shown as. A shown count stays within one
+// step of the true one: never below its floor, never a step above it.
+type ratchet struct {
+	all []byte
+	pos int // the next line to look at; -1 before the first seek
+}
+
+// seek returns the READ and WRITE the last epoch showed on line (circ,
+// conn); lines are asked for in increasing order.
+func (r *ratchet) seek(circ, conn uint64) (read, written uint64, ok bool) {
+	if len(r.all) == 0 {
+		return 0, 0, false
+	}
+	if r.pos < 0 {
+		r.pos = lowerBound(r.all, circ, conn)
+	}
+	for r.pos < len(r.all) {
+		line := lineAt(r.all, r.pos)
+		lineConn, lineCirc, ok := lineKey(line)
+		if !ok {
+			return 0, 0, false
+		}
+		switch {
+		case lineCirc < circ || lineCirc == circ && lineConn < conn:
+			r.pos += len(line) + 1
+			continue
+		case lineCirc == circ && lineConn == conn:
+			return lineCounts(line)
+		}
+		return 0, 0, false
+	}
+	return 0, 0, false
+}
+
+// lineCounts reads the READ and WRITE fields of an entry line.
+func lineCounts(line []byte) (read, written uint64, ok bool) {
+	f := bytes.Fields(line)
+	if len(f) < 8 {
+		return 0, 0, false
+	}
+	read, ok1 := decimal.ParseUint64(string(f[6]))
+	written, ok2 := decimal.ParseUint64(string(f[7]))
+	return read, written, ok1 && ok2
 }
 
 // lineKey reads the CONN_ID and CIRC_ID that start an entry line.

@@ -3,6 +3,7 @@ package getinfo_test
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +145,34 @@ func TestEpochLookupIsConnAllsLine(t *testing.T) {
 		_, err := h.AppendInfo(nil, key)
 		assert.ErrorIs(t, err, getinfo.ErrUnrecognized, key)
 	}
+}
+
+// With rounding offsets drawn afresh each epoch, a count that barely moves
+// must still never be shown lower than before: lines and totals only go
+// up, and stay within one step of the truth.
+func TestEpochCountsNeverGoBack(t *testing.T) {
+	r := newEpochRelay(t)
+	var lastLine, lastTotal uint64
+	var truth uint64
+	for range 200 {
+		r.client.AddRead(1000) // far less than a step per epoch
+		truth += 1000
+		r.clk.Advance(10 * time.Second)
+		line, err := r.mux.Answer(nil, "conn/0/1")
+		require.NoError(t, err)
+		f := strings.Fields(string(line))
+		require.Len(t, f, 9)
+		shown, err := strconv.ParseUint(f[6], 10, 64)
+		require.NoError(t, err)
+		total, err := r.mux.Answer(nil, "traffic/read")
+		require.NoError(t, err)
+		shownTotal, err := strconv.ParseUint(string(total), 10, 64)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, shown, lastLine, "READ went back")
+		require.GreaterOrEqual(t, shownTotal, lastTotal, "traffic/read went back")
+		require.GreaterOrEqual(t, shown, truth/scrub.PublicRound*scrub.PublicRound, "below the floor")
+		require.Less(t, shown, truth+scrub.PublicRound, "a step above")
+		lastLine, lastTotal = shown, shownTotal
+	}
+	assert.Positive(t, lastLine, "the line did move")
 }

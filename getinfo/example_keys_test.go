@@ -45,10 +45,10 @@ func ExampleConns_totals() {
 		fmt.Printf("info/relay/read-total=%s traffic/read=%s\n", read, traffic)
 	}
 	show()
-	conn.AddRead(200000)
+	conn.AddRead(262144)
 	show() // the same epoch: the same answer
 	clock.Advance(10 * time.Second)
-	show() // the next one: 1,248,576 bytes, rounded to 5 x 256 KiB
+	show() // the next one: 5 x 256 KiB (counts between multiples are rounded with an offset drawn each epoch)
 	// Output:
 	// info/relay/read-total=1048576 traffic/read=1048576
 	// info/relay/read-total=1048576 traffic/read=1048576

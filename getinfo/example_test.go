@@ -104,7 +104,7 @@ func ExampleMux_Answer() {
 func ExampleReplyWriter() {
 	reg := connstate.NewRegistry()
 	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
-	c.AddRead(300000)
+	c.AddRead(262144)
 	mux := getinfo.NewMux()
 	(&getinfo.Conns{Source: reg}).Register(mux) // the public tier, the default: bytes to 256 KiB
 	mux.HandleFunc("version", "The current version of Tor.", func(dst []byte, _ string) ([]byte, error) {

@@ -95,6 +95,10 @@ type Policy struct {
 	// tier is unexported so that only the constructors choose it: no
 	// literal, zero value or typo can disclose more than the public tier.
 	tier Tier
+	// seed draws the public tier's rounding offsets; dithered says it is
+	// set (see [Policy.Dithered]).
+	seed     uint64
+	dithered bool
 }
 
 // Public returns the public tier, the default: what a relay on the real
@@ -177,6 +181,72 @@ func (p Policy) EpochLength() time.Duration {
 	return max(p.Epoch.Truncate(time.Second), time.Second)
 }
 
+// Dithered returns p rounding, in the public tier, with offsets drawn
+// from seed: each count x is shown as G·floor((x+u)/G), u in [0, G) drawn
+// afresh for each line's READ and WRITE and for each total, where the
+// undithered public tier rounds half up (u = G/2). Package getinfo gives
+// each epoch's view a fresh random seed, so that an attacker who adds
+// bytes of their own to a line cannot find, and then sit on, the point
+// where its rounding steps: the review's calibration attack. Counts that
+// are multiples of G, and 0, are shown as they are, whatever the seed.
+func (p Policy) Dithered(seed uint64) Policy {
+	p.seed, p.dithered = seed, true
+	return p
+}
+
+// The fields a dithering offset is drawn for.
+const (
+	fieldRead uint64 = iota + 1
+	fieldWritten
+	fieldRelayRead
+	fieldRelayWritten
+	fieldTrafficRead
+	fieldTrafficWritten
+)
+
+// round rounds n, the field of the line (conn, circ), to g: half up, or
+// with the dithering offset when p is dithered.
+func (p Policy) round(n, g, conn, circ, field uint64) uint64 {
+	if !p.dithered || g <= 1 {
+		return RoundHalfUp(n, g)
+	}
+	return RoundWithOffset(n, g, DitherOffset(p.seed, conn, circ, field, g))
+}
+
+// DitherOffset is the offset in [0, g) that a dithered policy with seed
+// adds to field (1 READ, 2 WRITE; 3 to 6 the relay and traffic totals,
+// read then written, with conn and circ 0) of the line (conn, circ)
+// before rounding down: a SplitMix64 finalizer over the seed and the
+// line's identity. It is exported so that tests can restate it.
+func DitherOffset(seed, conn, circ, field, g uint64) uint64 {
+	if g <= 1 {
+		return 0
+	}
+	h := seed ^ conn*0x9E3779B97F4A7C15 ^ circ*0xC2B2AE3D27D4EB4F ^ field*0x165667B19E3779F9
+	h ^= h >> 30
+	h *= 0xBF58476D1CE4E5B9
+	h ^= h >> 27
+	h *= 0x94D049BB133111EB
+	h ^= h >> 31
+	return h % g
+}
+
+// RoundWithOffset returns g·floor((n+off)/g), off below g: n rounded down
+// after adding off, staying at the largest multiple of g that fits where
+// the sum would pass 2^64. Below that, [RoundHalfUp] is RoundWithOffset
+// with off = g/2, and the mean over every off in [0, g) is n itself: a
+// uniform offset rounds without bias.
+func RoundWithOffset(n, g, off uint64) uint64 {
+	if g <= 1 {
+		return n
+	}
+	if n > math.MaxUint64-off {
+		return math.MaxUint64 - math.MaxUint64%g
+	}
+	sum := n + off
+	return sum - sum%g
+}
+
 // Apply returns what of e may be shown under p, and false if the line
 // must not be shown at all. It is a pure function of its arguments and of
 // what p.Relays answers.
@@ -221,7 +291,8 @@ func (p Policy) scrubPublic(e *connstate.Entry) bool {
 	}
 	e.Remote = published
 	g := p.Granularity()
-	e.Read, e.Written = RoundHalfUp(e.Read, g), RoundHalfUp(e.Written, g)
+	e.Read = p.round(e.Read, g, e.ConnID, e.CircID, fieldRead)
+	e.Written = p.round(e.Written, g, e.ConnID, e.CircID, fieldWritten)
 	epoch := uint64(p.EpochLength() / time.Second)
 	e.Uptime -= e.Uptime % epoch
 	return true
@@ -248,15 +319,18 @@ func (p Policy) scrubTestNetwork(e *connstate.Entry) {
 }
 
 // Totals returns what of the byte totals may be shown under p: each
-// rounded to [Policy.Granularity] in the public tier, exact in the others.
+// rounded to [Policy.Granularity] in the public tier (dithered, if p is),
+// exact in the others.
 func (p Policy) Totals(t connstate.Totals) connstate.Totals {
 	if p.tier != TierPublic {
 		return t
 	}
 	g := p.Granularity()
 	return connstate.Totals{
-		RelayRead: RoundHalfUp(t.RelayRead, g), RelayWritten: RoundHalfUp(t.RelayWritten, g),
-		TrafficRead: RoundHalfUp(t.TrafficRead, g), TrafficWritten: RoundHalfUp(t.TrafficWritten, g),
+		RelayRead:      p.round(t.RelayRead, g, 0, 0, fieldRelayRead),
+		RelayWritten:   p.round(t.RelayWritten, g, 0, 0, fieldRelayWritten),
+		TrafficRead:    p.round(t.TrafficRead, g, 0, 0, fieldTrafficRead),
+		TrafficWritten: p.round(t.TrafficWritten, g, 0, 0, fieldTrafficWritten),
 	}
 }
 

@@ -249,3 +249,44 @@ func TestPolicyNames(t *testing.T) {
 	assert.ErrorIs(t, err, scrub.ErrUnknownTier)
 	assert.Equal(t, scrub.TierPublic, scrub.Policy{}.Tier())
 }
+
+func TestRoundWithOffsetProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		g := rapid.Uint64Range(2, 300).Draw(t, "g")
+		n := rapid.Uint64Range(0, 1<<40).Draw(t, "n")
+		var sum uint64
+		for off := range g {
+			got := scrub.RoundWithOffset(n, g, off)
+			assert.Zero(t, got%g, "a multiple of g")
+			assert.True(t, got <= n+off && n+off < got+g, "n+off rounded down: %d %d -> %d", n, off, got)
+			sum += got
+		}
+		assert.Equal(t, n*g, sum, "unbiased: the mean over every offset is n")
+		assert.Equal(t, scrub.RoundHalfUp(n, g), scrub.RoundWithOffset(n, g, g/2), "half up is the offset g/2")
+		assert.Less(t, scrub.DitherOffset(rapid.Uint64().Draw(t, "seed"), n, n/3, 1, g), g)
+	})
+	assert.Equal(t, uint64(math.MaxUint64-math.MaxUint64%1000), scrub.RoundWithOffset(math.MaxUint64-5, 1000, 999), "no wrap near 2^64")
+}
+
+// Dithering moves every count to a multiple of the granularity, the same
+// for a seed, another for another seed; multiples of it stay as they are.
+func TestDithered(t *testing.T) {
+	e := connstate.Entry{ConnID: 7, Read: 393217, Written: 3 * scrub.PublicRound,
+		Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside}}
+	seen := map[uint64]bool{}
+	for seed := range uint64(64) {
+		got, ok := scrub.Public(nil).Dithered(seed).Apply(e)
+		require.True(t, ok)
+		assert.Contains(t, []uint64{262144, 524288}, got.Read)
+		assert.Equal(t, uint64(3*scrub.PublicRound), got.Written, "a multiple stays")
+		again, _ := scrub.Public(nil).Dithered(seed).Apply(e)
+		assert.Equal(t, got, again, "a seed gives the same answer")
+		seen[got.Read] = true
+	}
+	assert.Len(t, seen, 2, "both neighbours appear over seeds")
+	tot := scrub.Public(nil).Dithered(5).Totals(connstate.Totals{RelayRead: 1, TrafficRead: 4 * scrub.PublicRound})
+	assert.Contains(t, []uint64{0, scrub.PublicRound}, tot.RelayRead)
+	assert.Equal(t, uint64(4*scrub.PublicRound), tot.TrafficRead)
+	got, _ := scrub.TestNetwork().Dithered(5).Apply(e)
+	assert.Equal(t, uint64(393216), got.Read, "the test-network tier is not dithered")
+}

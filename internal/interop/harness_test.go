@@ -112,6 +112,10 @@ type settings struct {
 	policy    scrub.Policy        // the tier served: the test network's unless told
 }
 
+// publicSeed fixes the public tier's dithering, so that the oracle can
+// say what each view shows.
+const publicSeed = 0x5eed
+
 // tier makes the server serve policy instead of the test-network tier.
 func tier(policy scrub.Policy) option {
 	return func(st *settings) { st.policy = policy }
@@ -166,7 +170,7 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 		o(&st)
 	}
 
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: st.policy}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: st.policy, Seeds: func() uint64 { return publicSeed }}).Register(m)
 	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return testBandwidth }}).Register(m)
 	p := &getinfo.Process{Clock: clk, Policy: st.policy}
 	p.Register(m)

@@ -368,7 +368,7 @@ func TestStemPublicTier(t *testing.T) {
 		}
 	}
 	release()
-	want := oracle.PublicLines(raw, oracle.Listed(fx.Relays()), 10)
+	want := oracle.PublicLines(raw, oracle.Listed(fx.Relays()), 10, publicSeed)
 	require.Contains(t, want, " 2000 ", "the guard's origin circuit is shown")
 	require.NotContains(t, want, " 1000 ", "its carried ones are not")
 

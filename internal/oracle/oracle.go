@@ -47,13 +47,14 @@ func TestNetworkView(e connstate.Entry) connstate.Entry {
 type Listed map[connstate.Fingerprint][]netip.AddrPort
 
 // PublicView is what the public tier shows of a raw entry, with epochs of
-// epochSeconds, and false for a line it does not show: the leg of a
+// epochSeconds and the view's dithering seed, and false for a line it does
+// not show: the leg of a
 // circuit the relay carries for others. OR_ID and IP:PORT only for a T
 // peer that listed has, when the connection's address is one of that
 // relay's published ones, shown with the published port; L_PORT only
 // with it on an inbound connection; every count rounded to PublicRound;
 // UPTIME rounded down to whole epochs.
-func PublicView(e connstate.Entry, listed Listed, epochSeconds uint64) (connstate.Entry, bool) {
+func PublicView(e connstate.Entry, listed Listed, epochSeconds, seed uint64) (connstate.Entry, bool) {
 	if e.CircID != 0 && !e.Origin {
 		return connstate.Entry{}, false
 	}
@@ -75,10 +76,27 @@ func PublicView(e connstate.Entry, listed Listed, epochSeconds uint64) (connstat
 		e.LocalPort = 0
 	}
 	e.Remote = published
-	e.Read, e.Written = RoundHalfUp(e.Read, PublicRound), RoundHalfUp(e.Written, PublicRound)
+	e.Read = Dither(e.Read, seed, e.ConnID, e.CircID, 1)
+	e.Written = Dither(e.Written, seed, e.ConnID, e.CircID, 2)
 	e.Uptime = e.Uptime / epochSeconds * epochSeconds
 	e.Origin = false // not a field of the line
 	return e, true
+}
+
+// Dither rounds n down to a multiple of PublicRound after adding the
+// offset that the view's seed draws for field (1 READ, 2 WRITE) of line
+// (conn, circ): the SplitMix64 finalizer of the seed mixed with the
+// line's identity, modulo PublicRound.
+func Dither(n, seed, conn, circ, field uint64) uint64 {
+	x := seed ^ conn*0x9E3779B97F4A7C15 ^ circ*0xC2B2AE3D27D4EB4F ^ field*0x165667B19E3779F9
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	x ^= x >> 31
+	sum := n + x%PublicRound
+	if sum < n {
+		return ^uint64(0) / PublicRound * PublicRound
+	}
+	return sum / PublicRound * PublicRound
 }
 
 // RoundHalfUp rounds n to the nearest multiple of m, halves up; near
@@ -128,10 +146,10 @@ func TestNetworkLines(entries []connstate.Entry) string {
 
 // PublicLines is conn/all's value for raw entries under the public tier:
 // the PublicView of each entry it shows, spelt by Line, joined by "\n".
-func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds uint64) string {
+func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds, seed uint64) string {
 	var lines []string
 	for _, e := range entries {
-		if v, ok := PublicView(e, listed, epochSeconds); ok {
+		if v, ok := PublicView(e, listed, epochSeconds, seed); ok {
 			lines = append(lines, Line(v))
 		}
 	}

@@ -35,8 +35,12 @@ func TestLines(t *testing.T) {
 	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
 		"23 0 0 0 0 IRt 0 0 40\n"+
 		"17 1042 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
-		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10), "the carried leg is not shown")
-	assert.Equal(t, "17 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10), "not listed")
+		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10, 0), "the carried leg is not shown")
+	assert.Equal(t, "17 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
+	for seed := range uint64(20) {
+		v, _ := oracle.PublicView(client, listed, 10, seed)
+		assert.Contains(t, []uint64{0, oracle.PublicRound}, v.Read, "4000 bytes: 0 or 256 KiB, as the seed draws")
+	}
 	assert.Equal(t, "23 0 0 [2001:db8::7]:50312 9001 IRt 4000 1000 42", oracle.Line(client), "raw")
 }
 
