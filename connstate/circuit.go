@@ -201,6 +201,9 @@ func (c *Circuit) Close() error {
 	c.closed = true
 	c.legs, c.in, c.out = nil, nil, nil
 	r.circs.remove(c.id)
+	if c.origin {
+		r.origins.remove(c.id)
+	}
 	return nil
 }
 

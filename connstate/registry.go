@@ -30,6 +30,7 @@ type Registry struct {
 	gen        uint64 // bumped by every close, so snapshots can tell what closed before them
 	conns      table[Conn]
 	circs      table[Circuit]
+	origins    table[Circuit] // the origin circuits among circs, for snapshots of their legs alone
 	closed     Totals // bytes of closed connections
 
 	countPrivate bool // rate limit (count in Totals) private and loopback peers too
@@ -235,6 +236,9 @@ func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
 	c := &Circuit{reg: r, id: id, origin: cfg.Origin}
 	r.lastCircID = id
 	r.circs.add(id, c)
+	if cfg.Origin {
+		r.origins.add(id, c)
+	}
 	return c, nil
 }
 

@@ -641,6 +641,26 @@ func TestOriginCircuitsMarkTheirLegs(t *testing.T) {
 	e, ok := reg.LookupEntry(own.ID(), relay.ID())
 	require.True(t, ok)
 	assert.True(t, e.Origin, "LookupEntry fills the same line")
+
+	parts, release := reg.OriginEntryPartsAt(time.Now(), 1)
+	var lines [][2]uint64
+	for _, p := range parts {
+		for e := range p {
+			lines = append(lines, [2]uint64{e.CircID, e.ConnID})
+		}
+	}
+	release()
+	assert.Equal(t, [][2]uint64{{0, relay.ID()}, {0, client.ID()}, {own.ID(), relay.ID()}}, lines, "own lines and origin legs alone")
+	require.NoError(t, own.Close())
+	parts, release = reg.OriginEntryPartsAt(time.Now(), 1)
+	n := 0
+	for _, p := range parts {
+		for range p {
+			n++
+		}
+	}
+	release()
+	assert.Equal(t, 2, n, "a closed origin circuit is gone")
 }
 
 func TestEntryPartsAtComputesUptimesAtTheInstant(t *testing.T) {

@@ -36,8 +36,10 @@ type circuitLegs struct {
 // space kept from the last snapshot; the legs are flattened after it,
 // since a published legs array never changes.
 //
-// Uptimes are computed at now, registry-relative nanoseconds.
-func (r *Registry) capture(now int64) *snapshot {
+// Uptimes are computed at now, registry-relative nanoseconds. With
+// originOnly, only the legs of origin circuits are taken: the others are
+// not even looked at, so that the snapshot's cost says nothing of them.
+func (r *Registry) capture(now int64, originOnly bool) *snapshot {
 	s := r.spare.Swap(nil)
 	if s == nil {
 		s = new(snapshot) // first use, or a concurrent snapshot holds the spare
@@ -45,7 +47,11 @@ func (r *Registry) capture(now int64) *snapshot {
 	s.now = now
 	r.mu.RLock()
 	s.conns = r.conns.appendLive(s.conns[:0])
-	for _, sl := range r.circs.slots {
+	circs := &r.circs
+	if originOnly {
+		circs = &r.origins
+	}
+	for _, sl := range circs.slots {
 		if sl.p != nil && len(sl.p.legs) > 0 {
 			s.circs = append(s.circs, circuitLegs{id: sl.id, legs: sl.p.legs})
 		}
@@ -141,7 +147,7 @@ func (r *Registry) walk(yield func(*Entry) bool) {
 	if !r.usable() {
 		return
 	}
-	s := r.capture(r.now())
+	s := r.capture(r.now(), false)
 	defer r.release(s)
 	s.each(0, s.lines(), &s.entry, yield)
 }
@@ -175,10 +181,21 @@ func (r *Registry) EntryParts(n int) (parts []iter.Seq[*Entry], release func()) 
 // now counts as now, so that no uptime runs ahead of the clock; a
 // connection established after at shows 0.
 func (r *Registry) EntryPartsAt(at time.Time, n int) (parts []iter.Seq[*Entry], release func()) {
+	return r.entryParts(at, n, false)
+}
+
+// OriginEntryPartsAt is [Registry.EntryPartsAt] with the legs of origin
+// circuits alone ([CircuitConfig.Origin]): what the public scrub tier
+// shows, taken in a time that depends on nothing it does not show.
+func (r *Registry) OriginEntryPartsAt(at time.Time, n int) (parts []iter.Seq[*Entry], release func()) {
+	return r.entryParts(at, n, true)
+}
+
+func (r *Registry) entryParts(at time.Time, n int, originOnly bool) (parts []iter.Seq[*Entry], release func()) {
 	if !r.usable() {
 		return []iter.Seq[*Entry]{func(func(*Entry) bool) {}}, func() {}
 	}
-	s := r.capture(min(r.offset(at), r.now()))
+	s := r.capture(min(r.offset(at), r.now()), originOnly)
 	// refs counts the holder (until release) and each range under way; the
 	// last one out gives the scratch back.
 	var refs atomic.Int64

@@ -91,6 +91,14 @@ type PartitionedSource interface {
 	EntryPartsAt(at time.Time, n int) (parts []iter.Seq[*connstate.Entry], release func())
 }
 
+// originSource is a PartitionedSource that can leave out the legs of
+// circuits carried for others, as [connstate.Registry.OriginEntryPartsAt]
+// does, so that the public tier's view takes a time that depends only on
+// what it shows.
+type originSource interface {
+	OriginEntryPartsAt(at time.Time, n int) (parts []iter.Seq[*connstate.Entry], release func())
+}
+
 // The conn/ keys as registered on a Mux, and their info/names descriptions.
 const (
 	ConnAllKey    = "conn/all"
@@ -218,7 +226,11 @@ func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy, prev []
 		dst, _ = h.appendPart(dst, h.Source.Entries(), policy, prev)
 		return dst
 	}
-	parts, release := ps.EntryPartsAt(at, h.workers())
+	entryParts := ps.EntryPartsAt
+	if os, ok := h.Source.(originSource); ok && policy.Tier() == scrub.TierPublic {
+		entryParts = os.OriginEntryPartsAt // the carried legs, which it would drop, are not even read
+	}
+	parts, release := entryParts(at, h.workers())
 	defer release()
 	if len(parts) == 1 {
 		dst, _ = h.appendPart(dst, parts[0], policy, prev)

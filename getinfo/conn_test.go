@@ -430,7 +430,7 @@ func TestWorkerPanicIsA551(t *testing.T) {
 	reg, _, err := connstatetest.BusyRelay(2, 3000).Build()
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: panickySource{reg}, Workers: 2}).Register(m)
+	(&getinfo.Conns{Source: panickySource{reg}, Workers: 2, Policy: scrub.TestNetwork()}).Register(m) // every leg: parts enough
 	_, err = m.Answer(nil, "conn/all")
 	assert.ErrorIs(t, err, getinfo.ErrInternal)
 }

@@ -29,8 +29,8 @@ type epochs struct {
 	view      atomic.Pointer[epochView]
 	lastAsked atomic.Int64 // the epoch of the latest question
 
-	mu    sync.Mutex // serialises taking views, so that an epoch has only one
-	armed bool       // a timer is set for the next instant
+	mu    sync.Mutex  // serialises taking views, so that an epoch has only one
+	armed atomic.Bool // a timer is set for the next instant; written under mu
 }
 
 // timerClock is a clock that can also call a function later, as the fake
@@ -57,18 +57,21 @@ func (h *Conns) current() *epochView {
 	if h.epochs.lastAsked.Load() != k {
 		h.epochs.lastAsked.Store(k)
 	}
-	if v := h.epochs.view.Load(); v != nil && v.index == k {
+	e := &h.epochs
+	if v := e.view.Load(); v != nil && (v.index == k || v.index == k-1 && e.armed.Load()) {
+		// This epoch's view; or, at an instant the timer is about to
+		// take, the last one: a question never waits for a view being
+		// taken, so that its time says nothing of what the view holds.
 		return v
 	}
-	e := &h.epochs
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if v := e.view.Load(); v != nil && v.index == k {
 		return v
 	}
-	v := h.takeView(k, length)
-	if !e.armed {
-		e.armed = true
+	v := h.takeView(k, length) // the first question after a quiet spell
+	if !e.armed.Load() {
+		e.armed.Store(true)
 		h.arm(k+1, length)
 	}
 	return v
@@ -95,7 +98,7 @@ func (h *Conns) tick() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if k-e.lastAsked.Load() > idleEpochs {
-		e.armed = false
+		e.armed.Store(false)
 		e.view.Store(nil)
 		return
 	}

@@ -176,3 +176,15 @@ func TestEpochCountsNeverGoBack(t *testing.T) {
 	}
 	assert.Positive(t, lastLine, "the line did move")
 }
+
+// A question at an instant whose timer has not yet fired is answered from
+// the last view, not made to wait while one is taken.
+func TestEpochQuestionNeverWaitsForTheTimer(t *testing.T) {
+	r := newEpochRelay(t)
+	first := r.answers(t)
+	r.client.AddRead(1 << 20)
+	r.clk.Set(connstatetest.Epoch().Add(10*time.Second + time.Millisecond)) // past the instant; the timer has not run
+	assert.Equal(t, first, r.answers(t), "the last view, while the timer is due")
+	r.clk.Advance(time.Nanosecond) // the timer runs
+	assert.NotEqual(t, first, r.answers(t), "then the new one")
+}
