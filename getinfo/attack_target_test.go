@@ -1,12 +1,14 @@
 package getinfo_test
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/oracle"
 	"github.com/conninfo/conninfo/scrub"
 )
 
@@ -38,14 +40,22 @@ func newAttackTarget(t *testing.T, tier string, listed map[connstate.Fingerprint
 	clk := connstatetest.NewClock(connstatetest.Epoch())
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 	h := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.TestNetwork()}
-	switch tier {
-	case "public":
+	shown := func(id uint64) uint64 { return id }
+	if tier != "testnet" {
 		h.Policy = scrub.Public(connstatetest.ListedRelays(listed))
-	case "public-fixed-offsets":
-		h.Policy = scrub.Public(connstatetest.ListedRelays(listed))
-		h.Seeds = func() uint64 { return 0x5eed }
+		// The secrets drawn at random, except the pseudonyms' keys, which the
+		// attacker is granted to find its own lines; with fixed offsets, the
+		// rounding seed is the same in every view.
+		draws := 0
+		h.Seeds = func() uint64 {
+			if draws++; draws <= 2 || tier == "public-fixed-offsets" {
+				return 0x5eed
+			}
+			return rand.Uint64()
+		}
+		shown = func(id uint64) uint64 { return oracle.Pseudonym(0x5eed, 0x5eed, id) }
 	}
 	m := getinfo.NewMux()
 	h.Register(m)
-	return &attackRelay{reg: reg, clk: clk, mux: m}
+	return &attackRelay{reg: reg, clk: clk, mux: m, shown: shown}
 }

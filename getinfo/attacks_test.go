@@ -13,6 +13,7 @@ package getinfo_test
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,11 +28,19 @@ import (
 
 const cell = 514
 
-// attackRelay is a target: its registry, on a fake clock, served by mux.
+// attackRelay is a target: its registry, on a fake clock, served by mux;
+// shown is the ID the target shows for a registry ID (the attacker finds
+// its own connections' lines, and the victim's is the one it studies).
 type attackRelay struct {
-	reg *connstate.Registry
-	clk *connstatetest.Clock
-	mux *getinfo.Mux
+	reg   *connstate.Registry
+	clk   *connstatetest.Clock
+	mux   *getinfo.Mux
+	shown func(id uint64) uint64
+}
+
+// key is conn/0/<the ID c is shown as>.
+func (a *attackRelay) key(c *connstate.Conn) string {
+	return "conn/0/" + strconv.FormatUint(a.shown(c.ID()), 10)
 }
 
 func (a *attackRelay) open(t *testing.T, cfg connstate.ConnConfig) *connstate.Conn {
@@ -150,7 +159,7 @@ func attackRelayLineDifference(t *testing.T, a *attackRelay) int64 {
 	in, out := a.circuit(t, client, relay)
 	a.clk.Advance(10 * time.Second)
 	readRelay := func() int64 {
-		f := fields(a.get("conn/0/" + strconv.FormatUint(relay.ID(), 10)))
+		f := fields(a.get(a.key(relay)))
 		require.Len(t, f, 9)
 		n, err := strconv.ParseInt(f[6], 10, 64)
 		require.NoError(t, err)
@@ -203,7 +212,7 @@ func attackUptimeTick(t *testing.T, a *attackRelay) time.Duration {
 	a.clk.Advance(3217 * time.Millisecond) // established at a secret instant
 	established := a.clk.Now()
 	c := a.open(t, clientAt("203.0.113.8:40000"))
-	key := "conn/0/" + strconv.FormatUint(c.ID(), 10)
+	key := a.key(c)
 	last := ""
 	for a.clk.Now().Sub(start) < 30*time.Second {
 		a.clk.Advance(time.Millisecond)
@@ -226,7 +235,7 @@ func attackUptimeTick(t *testing.T, a *attackRelay) time.Duration {
 // cells. Recovered: the error of the estimate.
 func attackBurstTiming(t *testing.T, a *attackRelay) time.Duration {
 	c := a.open(t, clientAt("203.0.113.9:40000"))
-	key := "conn/0/" + strconv.FormatUint(c.ID(), 10)
+	key := a.key(c)
 	a.clk.Advance(10 * time.Second)
 	first := a.get(key)
 	var burst time.Time
@@ -276,7 +285,7 @@ func attackClaimedPeers(t *testing.T, a *attackRelay) []string {
 func attackCalibration(t *testing.T, a *attackRelay, g int64) float64 {
 	link := a.open(t, relayTo(fpRelayA, relayAddr))
 	link.AddRead(123456789) // what the link carried before
-	key := "conn/0/" + strconv.FormatUint(link.ID(), 10)
+	key := a.key(link)
 	read := func() int64 {
 		a.clk.Advance(10 * time.Second)
 		f := fields(a.get(key))
@@ -328,6 +337,79 @@ func attackCalibration(t *testing.T, a *attackRelay, g int64) float64 {
 	return float64(right) / 100
 }
 
+// The review's markers: connections the attacker opens at known instants,
+// every 100 ms through an epoch, take IDs in order, so that the IDs of
+// ten victims' connections, opened at secret instants among them, date
+// each to 100 ms; and the gaps between IDs count the connections that
+// opened and closed unseen. Recovered: the victims' mean dating error,
+// and whether the unseen connections were counted right.
+func attackMarkers(t *testing.T, a *attackRelay) (meanErr time.Duration, countedUnseen bool) {
+	type marker struct {
+		id uint64
+		at time.Duration
+	}
+	var markers []marker
+	victims := map[uint64]time.Duration{}
+	start := a.clk.Now()
+	secret := []time.Duration{310, 1234, 2020, 3217, 4444, 5050, 6789, 7001, 8123, 9400} // ms
+	unseen := 0
+	for ms := 50; ms < 10000; ms += 100 {
+		at := time.Duration(ms) * time.Millisecond
+		a.clk.Set(start.Add(at))
+		m := a.open(t, clientAt("203.0.113.200:40000"))
+		markers = append(markers, marker{a.shown(m.ID()), at})
+		for _, s := range secret {
+			if s*time.Millisecond > at && s*time.Millisecond <= at+100*time.Millisecond {
+				a.clk.Set(start.Add(s * time.Millisecond))
+				v := a.open(t, clientAt("198.51.100.33:40000"))
+				victims[v.ID()] = s * time.Millisecond
+			}
+		}
+		if ms%1000 == 50 { // now and then a connection that comes and goes within the epoch
+			c := a.open(t, clientAt("198.51.100.34:40000"))
+			require.NoError(t, c.Close())
+			unseen++
+		}
+	}
+	a.clk.Set(start.Add(9990 * time.Millisecond))
+	a.clk.Advance(10 * time.Millisecond) // the instant
+	markerAt := map[uint64]time.Duration{}
+	for _, m := range markers {
+		markerAt[m.id] = m.at
+	}
+	var ids []uint64
+	var others []uint64 // lines that are not markers: the victims
+	for _, f := range a.lines() {
+		id, err := strconv.ParseUint(f[0], 10, 64)
+		require.NoError(t, err)
+		ids = append(ids, id)
+		if _, ok := markerAt[id]; !ok {
+			others = append(others, id)
+		}
+	}
+	require.Len(t, others, len(victims))
+	// Each victim dated after the last marker below its ID.
+	truth := make([]time.Duration, 0, len(victims))
+	for _, s := range victims {
+		truth = append(truth, s)
+	}
+	slices.Sort(truth)
+	slices.Sort(others) // in ID order, which is opening order if IDs are
+	var sum time.Duration
+	for i, v := range others {
+		guess := time.Duration(0)
+		for _, m := range markers {
+			if m.id < v && m.at > guess {
+				guess = m.at
+			}
+		}
+		sum += absDuration(guess + 50*time.Millisecond - truth[i])
+	}
+	slices.Sort(ids)
+	gaps := int(ids[len(ids)-1]-ids[0]+1) - len(ids)
+	return sum / time.Duration(len(others)), gaps == unseen
+}
+
 func absDuration(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
@@ -369,11 +451,15 @@ func TestAttacks(t *testing.T) {
 			shown := attackClaimedPeers(t, target())
 			check("F6", len(shown) == 0, "shown: %v", shown)
 
+			markerErr, counted := attackMarkers(t, target())
+			check("markers", markerErr >= 500*time.Millisecond && !counted, "victims dated within %v on average; unseen connections counted: %v", markerErr, counted)
+
 			rate := attackCalibration(t, target(), tier.granularity)
 			check("calibration", rate < 0.75, "a victim's cell told right in %.0f%% of epochs", 100*rate)
 			t.Logf("%s: F1 %d/10 circuits mapped; F2 difference %d (truth 3598); F3 difference %d (truth 1337); F4 loopback told %v; "+
-				"F5 establishment error %v, burst error %v; F6 shown %v; calibration told a cell right %.0f%%",
-				tier.name, mapped, lineDiff, totalsDiff, tells, tickErr, burstErr, shown, 100*rate)
+				"F5 establishment error %v, burst error %v; F6 shown %v; markers date victims within %v, count the unseen %v; "+
+				"calibration told a cell right %.0f%%",
+				tier.name, mapped, lineDiff, totalsDiff, tells, tickErr, burstErr, shown, markerErr, counted, 100*rate)
 		})
 	}
 }

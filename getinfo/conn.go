@@ -2,6 +2,7 @@ package getinfo
 
 import (
 	"iter"
+	"math/rand/v2"
 	"runtime"
 	"strconv"
 	"strings"
@@ -69,15 +70,24 @@ type Conns struct {
 	// [PartitionedSource]: 0 means GOMAXPROCS, at most 8; 1 keeps the work
 	// on the caller's goroutine.
 	Workers int
-	// Seeds gives the seed of each epoch's rounding offsets in the public
-	// tier (see scrub.Policy.Dithered): nil means a fresh random one per
-	// view, as serving must; tests fix it to reproduce answers.
+	// Seeds draws the public tier's secrets: first the two keys of its ID
+	// pseudonyms (scrub.NewPseudonyms), once, then the seed of each
+	// view's rounding offsets (scrub.Policy.Dithered). nil means random
+	// ones, as serving must; tests fix them to reproduce answers.
 	Seeds func() uint64
 
 	// spare keeps the other workers' buffers for the next conn/all: a lone
 	// pointer, not a sync.Pool, which a GC would empty of megabytes.
 	spare  atomic.Pointer[[][]byte]
 	epochs epochs
+}
+
+// seed draws one of the public tier's secrets.
+func (h *Conns) seed() uint64 {
+	if h.Seeds != nil {
+		return h.Seeds()
+	}
+	return rand.Uint64() // the runtime's ChaCha8, seeded unpredictably
 }
 
 // PartitionedSource is a [Source] that can also split one snapshot of its
@@ -157,7 +167,7 @@ func (h *Conns) AppendInfo(dst []byte, key string) ([]byte, error) {
 		if v != nil {
 			return append(dst, v.all...), nil
 		}
-		return h.appendAll(dst, h.clock().Now(), h.Policy, nil), nil
+		return h.appendAll(dst, h.clock().Now(), h.Policy), nil
 	}
 	circ, conn, ok := parseConnKey(key)
 	if !ok {
@@ -217,23 +227,16 @@ func (h *Conns) workers() int {
 // by several goroutines, each into its own buffer, joined in order.
 //
 // A PartitionedSource dates every line at; another Source at its own now.
-//
-// prev, the last epoch's conn/all, if any, holds each count at least where
-// it was shown then: see ratchet.
-func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy, prev []byte) []byte {
+func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy) []byte {
 	ps, ok := h.Source.(PartitionedSource)
 	if !ok {
-		dst, _ = h.appendPart(dst, h.Source.Entries(), policy, prev)
+		dst, _ = h.appendPart(dst, h.Source.Entries(), policy)
 		return dst
 	}
-	entryParts := ps.EntryPartsAt
-	if os, ok := h.Source.(originSource); ok && policy.Tier() == scrub.TierPublic {
-		entryParts = os.OriginEntryPartsAt // the carried legs, which it would drop, are not even read
-	}
-	parts, release := entryParts(at, h.workers())
+	parts, release := ps.EntryPartsAt(at, h.workers())
 	defer release()
 	if len(parts) == 1 {
-		dst, _ = h.appendPart(dst, parts[0], policy, prev)
+		dst, _ = h.appendPart(dst, parts[0], policy)
 		return dst
 	}
 	bp := h.spare.Swap(nil)
@@ -253,10 +256,10 @@ func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy, prev []
 			// A panic on a worker would end the process; carry it back to
 			// the caller's goroutine, where Mux.Answer makes it a 551.
 			defer func() { panics[i] = recover() }()
-			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], policy, prev)
+			bufs[i-1], _ = h.appendPart(bufs[i-1][:0], parts[i], policy)
 		})
 	}
-	dst, wrote := h.appendPart(dst, parts[0], policy, prev)
+	dst, wrote := h.appendPart(dst, parts[0], policy)
 	wg.Wait()
 	for _, p := range panics {
 		if p != nil {
@@ -280,18 +283,11 @@ func (h *Conns) appendAll(dst []byte, at time.Time, policy scrub.Policy, prev []
 
 // appendPart formats the entries the policy shows, each scrubbed in
 // place, joined by "\n", and reports whether any line has been written.
-func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], policy scrub.Policy, prev []byte) ([]byte, bool) {
+func (h *Conns) appendPart(dst []byte, entries iter.Seq[*connstate.Entry], policy scrub.Policy) ([]byte, bool) {
 	n := len(dst)
-	r := ratchet{all: prev, pos: -1}
 	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
 		for e := range entries {
-			if !policy.Scrub(e) {
-				continue
-			}
-			if read, written, ok := r.seek(e.CircID, e.ConnID); ok {
-				e.Read, e.Written = max(e.Read, read), max(e.Written, written)
-			}
-			if !yield(e) {
+			if policy.Scrub(e) && !yield(e) {
 				return
 			}
 		}

@@ -2,13 +2,16 @@ package getinfo
 
 import (
 	"bytes"
-	"math/rand/v2"
+	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/internal/decimal"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // idleEpochs is how many epochs without a question the snapshots go on
@@ -31,6 +34,10 @@ type epochs struct {
 
 	mu    sync.Mutex  // serialises taking views, so that an epoch has only one
 	armed atomic.Bool // a timer is set for the next instant; written under mu
+	// Guarded by mu: the ID pseudonyms, drawn at the first view, and the
+	// entries of the last view, kept to serve the next.
+	ids     *scrub.Pseudonyms
+	scratch []connstate.Entry
 }
 
 // timerClock is a clock that can also call a function later, as the fake
@@ -117,23 +124,23 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	// that a step of the wall clock cannot date the lines at another time.
 	now := h.clock().Now()
 	at := now.Add(time.Duration(k*int64(length) - now.UnixNano()))
+	e := &h.epochs
+	if e.ids == nil {
+		e.ids = scrub.NewPseudonyms(h.seed(), h.seed())
+	}
 	// Each view rounds with offsets of its own, so that no controller can
 	// find where a line's rounding steps by adding bytes of its own.
-	seed := rand.Uint64() // the runtime's ChaCha8, seeded unpredictably
-	if h.Seeds != nil {
-		seed = h.Seeds()
-	}
-	policy := h.Policy.Dithered(seed)
+	policy := h.Policy.Dithered(h.seed())
 	if h.Source != nil {
 		// A new buffer, since controllers may still be copying the last
 		// view's, sized from it so that it seldom grows.
 		var hint int
 		var prevAll []byte
-		if prev := h.epochs.view.Load(); prev != nil && prev.index < k {
+		if prev := e.view.Load(); prev != nil && prev.index < k {
 			hint = len(prev.all) + len(prev.all)/8
 			prevAll = prev.all
 		}
-		v.all = h.appendAll(make([]byte, 0, hint), at, policy, prevAll)
+		v.all = h.publicLines(make([]byte, 0, hint), at, policy, prevAll)
 	}
 	if h.Totals != nil {
 		v.totals = policy.Totals(h.Totals())
@@ -147,6 +154,57 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	}
 	h.epochs.view.Store(v)
 	return v
+}
+
+// publicLines appends the public tier's conn/all to dst: the lines the
+// policy shows, dated at, with the IDs' pseudonyms, sorted by them, each
+// count at least what prev, the last view's conn/all, showed. e.mu is held.
+func (h *Conns) publicLines(dst []byte, at time.Time, policy scrub.Policy, prev []byte) []byte {
+	e := &h.epochs
+	entries := e.scratch[:0]
+	keep := func(x *connstate.Entry) {
+		if policy.Scrub(x) {
+			x.ConnID, x.CircID = e.ids.ID(x.ConnID), e.ids.ID(x.CircID)
+			entries = append(entries, *x)
+		}
+	}
+	switch src := h.Source.(type) {
+	case originSource: // the carried legs, which it would drop, are not even read
+		parts, release := src.OriginEntryPartsAt(at, 1)
+		for x := range parts[0] {
+			keep(x)
+		}
+		release()
+	case PartitionedSource:
+		parts, release := src.EntryPartsAt(at, 1)
+		for x := range parts[0] {
+			keep(x)
+		}
+		release()
+	default:
+		for x := range h.Source.Entries() {
+			keep(x)
+		}
+	}
+	slices.SortFunc(entries, func(a, b connstate.Entry) int {
+		return cmp.Or(cmp.Compare(a.CircID, b.CircID), cmp.Compare(a.ConnID, b.ConnID))
+	})
+	r := ratchet{all: prev, pos: -1}
+	for i := range entries {
+		x := &entries[i]
+		if read, written, ok := r.seek(x.CircID, x.ConnID); ok {
+			x.Read, x.Written = max(x.Read, read), max(x.Written, written)
+		}
+	}
+	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
+		for i := range entries {
+			if !yield(&entries[i]) {
+				return
+			}
+		}
+	})
+	e.scratch = entries
+	return dst
 }
 
 // findLine returns the line of all, a conn/all value, that starts with

@@ -14,6 +14,7 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/oracle"
 	"github.com/conninfo/conninfo/scrub"
 )
 
@@ -34,11 +35,20 @@ func newEpochRelay(t *testing.T) *epochRelay {
 		Network: connstate.NetworkOutside, Remote: netip.MustParseAddrPort("203.0.113.7:50000"), Established: true})
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Seeds: func() uint64 { return epochSeed }}).Register(m)
 	return &epochRelay{reg: reg, clk: clk, mux: m, client: client}
 }
 
-var epochKeys = []string{"conn/all", "conn/0/1", "relay/read-total", "info/relay/read-total", "traffic/read", "traffic/written"}
+// epochSeed fixes the public tier's secrets, so that the tests know the
+// pseudonyms its IDs are shown as.
+const epochSeed = 1
+
+// shown is the ID the public tier shows for registry ID id.
+func shown(id uint64) string {
+	return strconv.FormatUint(oracle.Pseudonym(epochSeed, epochSeed, id), 10)
+}
+
+var epochKeys = []string{"conn/all", "conn/0/" + shown(1), "relay/read-total", "info/relay/read-total", "traffic/read", "traffic/written"}
 
 // answers asks every key of the family once, in one reply.
 func (r *epochRelay) answers(t *testing.T) string {
@@ -51,7 +61,7 @@ func TestEpochAnswersAreIdenticalWithinAnEpoch(t *testing.T) {
 	r.client.AddRead(3 << 20)
 	r.clk.Advance(time.Second)
 	first := r.answers(t)
-	assert.Contains(t, first, "250-conn/0/1=1 0 0 0 0 IRt 3145728 0 0\r\n", "the first question takes the view at once, dated at the epoch's instant")
+	assert.Contains(t, first, "250-conn/0/"+shown(1)+"="+shown(1)+" 0 0 0 0 IRt 3145728 0 0\r\n", "the first question takes the view at once, dated at the epoch's instant")
 
 	// Bytes, a new connection, a circuit and time within the epoch change nothing.
 	r.client.AddRead(5 << 20)
@@ -62,15 +72,15 @@ func TestEpochAnswersAreIdenticalWithinAnEpoch(t *testing.T) {
 		r.clk.Advance(100 * time.Millisecond)
 		assert.Equal(t, first, r.answers(t))
 	}
-	_, err = r.mux.Answer(nil, "conn/0/2")
+	_, err = r.mux.Answer(nil, "conn/0/"+shown(2))
 	assert.ErrorIs(t, err, getinfo.ErrUnrecognized, "a connection opened during the epoch is not in its view")
 
 	// The next instant: everything moves at once.
 	r.clk.Advance(100 * time.Millisecond)
 	next := r.answers(t)
 	assert.NotEqual(t, first, next)
-	assert.Contains(t, next, "250-conn/0/1=1 0 0 0 0 IRt 8388608 0 10\r\n")
-	assert.Contains(t, next, "\r\n2 0 0 0 0 oRt 0 1073741824 0\r\n", "the new connection, dated at the instant")
+	assert.Contains(t, next, "250-conn/0/"+shown(1)+"="+shown(1)+" 0 0 0 0 IRt 8388608 0 10\r\n")
+	assert.Contains(t, next, shown(2)+" 0 0 0 0 oRt 0 1073741824 0\r\n", "the new connection, dated at the instant")
 	assert.Contains(t, next, "250-traffic/written=0\r\n", "no address: not rate limited, in no total")
 	assert.Contains(t, next, "250-traffic/read=8388608\r\n")
 }
@@ -86,9 +96,9 @@ func TestEpochSnapshotIsTakenAtTheInstant(t *testing.T) {
 	r.clk.Advance(10 * time.Second) // the instant: the timer takes the view
 	r.client.AddRead(7 << 20)       // after it
 	r.clk.Advance(5 * time.Second)
-	got, err := r.mux.Answer(nil, "conn/0/1")
+	got, err := r.mux.Answer(nil, "conn/0/"+shown(1))
 	require.NoError(t, err)
-	assert.Equal(t, "1 0 0 0 0 IRt 1048576 0 10", string(got), "the bytes of the instant, not of the question")
+	assert.Equal(t, shown(1)+" 0 0 0 0 IRt 1048576 0 10", string(got), "the bytes of the instant, not of the question")
 }
 
 // Without questions the timer stops after six epochs, and lets the view
@@ -104,9 +114,9 @@ func TestEpochsStopWhenNobodyAsks(t *testing.T) {
 	assert.Zero(t, r.clk.Timers(), "idle: no timer")
 	r.client.AddRead(1 << 20)
 	r.clk.Advance(3 * time.Second)
-	got, err := r.mux.Answer(nil, "conn/0/1")
+	got, err := r.mux.Answer(nil, "conn/0/"+shown(1))
 	require.NoError(t, err)
-	assert.Equal(t, "1 0 0 0 0 IRt 1048576 0 70", string(got), "taken now, dated at the epoch's instant")
+	assert.Equal(t, shown(1)+" 0 0 0 0 IRt 1048576 0 70", string(got), "taken now, dated at the epoch's instant")
 	assert.Equal(t, 1, r.clk.Timers(), "and the timer runs again")
 }
 
@@ -158,7 +168,7 @@ func TestEpochCountsNeverGoBack(t *testing.T) {
 		r.client.AddRead(1000) // far less than a step per epoch
 		truth += 1000
 		r.clk.Advance(10 * time.Second)
-		line, err := r.mux.Answer(nil, "conn/0/1")
+		line, err := r.mux.Answer(nil, "conn/0/"+shown(1))
 		require.NoError(t, err)
 		f := strings.Fields(string(line))
 		require.Len(t, f, 9)

@@ -106,7 +106,9 @@ func ExampleReplyWriter() {
 	c, _ := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside, Established: true})
 	c.AddRead(262144)
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg}).Register(mux) // the public tier, the default: bytes to 256 KiB
+	// The public tier, the default: bytes to 256 KiB, IDs as pseudonyms (their
+	// keys fixed here so that the output is reproducible: leave Seeds nil).
+	(&getinfo.Conns{Source: reg, Seeds: func() uint64 { return 1 }}).Register(mux)
 	mux.HandleFunc("version", "The current version of Tor.", func(dst []byte, _ string) ([]byte, error) {
 		return append(dst, "0.4.9.11"...), nil
 	})
@@ -127,7 +129,7 @@ func ExampleReplyWriter() {
 	}
 	// Output:
 	// 250-version=0.4.9.11\r\n
-	// 250-conn/all=1 0 0 0 0 IRt 262144 0 0\r\n
+	// 250-conn/all=1258684166773748067 0 0 0 0 IRt 262144 0 0\r\n
 	// 250 OK\r\n
 	// 552 Unrecognized key "nosuchkey"\r\n
 	// 510 Unrecognized command "SIGNAL"\r\n

@@ -33,6 +33,21 @@ import (
 
 const propEpoch = 10 * time.Second
 
+// propSeed fixes the public tier's secrets, so that the model knows which
+// registry IDs the shown pseudonyms stand for.
+const propSeed = 3
+
+// unshown maps a shown ID back to the registry's, among the first n.
+func unshown(t *rapid.T, id uint64, n int) uint64 {
+	for raw := uint64(1); raw <= uint64(n); raw++ {
+		if oracle.Pseudonym(propSeed, propSeed, raw) == id {
+			return raw
+		}
+	}
+	t.Fatalf("shown ID %d stands for none of the first %d", id, n)
+	return 0
+}
+
 type privConn struct {
 	h      *connstate.Conn
 	remote netip.AddrPort
@@ -71,7 +86,7 @@ func newPrivModel(t *rapid.T) *privModel {
 		}
 	}
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.Public(listed)}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.Public(listed), Seeds: func() uint64 { return propSeed }}).Register(m)
 	return &privModel{reg: reg, clk: clk, mux: m, listed: listed, circs: map[uint64]*privCirc{}, origin: map[uint64]bool{}, seen: map[int64]map[string]string{}}
 }
 
@@ -183,7 +198,7 @@ func (m *privModel) ask(t *rapid.T) {
 				}
 			}
 			conn := uint64(rapid.IntRange(1, len(m.conns)+1).Draw(t, "conn id"))
-			keys = append(keys, fmt.Sprintf("conn/%d/%d", circ, conn))
+			keys = append(keys, fmt.Sprintf("conn/%d/%d", oracle.Pseudonym(propSeed, propSeed, circ), oracle.Pseudonym(propSeed, propSeed, conn)))
 		}
 	}
 	epoch := m.clk.Now().UnixNano() / int64(propEpoch)
@@ -237,7 +252,9 @@ func (m *privModel) checkLine(t *rapid.T, f []string, line string) {
 	require.NoError(t, err)
 	circ, err := strconv.ParseUint(f[1], 10, 64)
 	require.NoError(t, err)
+	conn = unshown(t, conn, len(m.conns))
 	if circ != 0 {
+		circ = unshown(t, circ, len(m.origin))
 		origin, ok := m.origin[circ] // it may have closed since the epoch's instant
 		require.True(t, ok, "a leg of a circuit never opened: %s", line)
 		require.True(t, origin, "a leg of a carried circuit: %s", line)

@@ -222,13 +222,7 @@ func DitherOffset(seed, conn, circ, field, g uint64) uint64 {
 	if g <= 1 {
 		return 0
 	}
-	h := seed ^ conn*0x9E3779B97F4A7C15 ^ circ*0xC2B2AE3D27D4EB4F ^ field*0x165667B19E3779F9
-	h ^= h >> 30
-	h *= 0xBF58476D1CE4E5B9
-	h ^= h >> 27
-	h *= 0x94D049BB133111EB
-	h ^= h >> 31
-	return h % g
+	return mix64(seed^conn*0x9E3779B97F4A7C15^circ*0xC2B2AE3D27D4EB4F^field*0x165667B19E3779F9) % g
 }
 
 // RoundWithOffset returns g·floor((n+off)/g), off below g: n rounded down

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strings"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -88,10 +89,7 @@ func PublicView(e connstate.Entry, listed Listed, epochSeconds, seed uint64) (co
 // (conn, circ): the SplitMix64 finalizer of the seed mixed with the
 // line's identity, modulo PublicRound.
 func Dither(n, seed, conn, circ, field uint64) uint64 {
-	x := seed ^ conn*0x9E3779B97F4A7C15 ^ circ*0xC2B2AE3D27D4EB4F ^ field*0x165667B19E3779F9
-	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
-	x = (x ^ x>>27) * 0x94D049BB133111EB
-	x ^= x >> 31
+	x := splitmix(seed ^ conn*0x9E3779B97F4A7C15 ^ circ*0xC2B2AE3D27D4EB4F ^ field*0x165667B19E3779F9)
 	sum := n + x%PublicRound
 	if sum < n {
 		return ^uint64(0) / PublicRound * PublicRound
@@ -144,14 +142,58 @@ func TestNetworkLines(entries []connstate.Entry) string {
 	return strings.Join(lines, "\n")
 }
 
-// PublicLines is conn/all's value for raw entries under the public tier:
-// the PublicView of each entry it shows, spelt by Line, joined by "\n".
+// PublicLines is conn/all's value for raw entries under the public tier,
+// in a view whose secrets Seeds always drew as seed: the PublicView of
+// each entry it shows, its CONN_ID and CIRC_ID replaced by their
+// Pseudonym under the keys (seed, seed), sorted by them, spelt by Line,
+// joined by "\n".
 func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds, seed uint64) string {
-	var lines []string
+	var shown []connstate.Entry
 	for _, e := range entries {
 		if v, ok := PublicView(e, listed, epochSeconds, seed); ok {
-			lines = append(lines, Line(v))
+			v.ConnID, v.CircID = Pseudonym(seed, seed, v.ConnID), Pseudonym(seed, seed, v.CircID)
+			shown = append(shown, v)
 		}
 	}
+	sort.Slice(shown, func(i, j int) bool {
+		a, b := shown[i], shown[j]
+		return a.CircID < b.CircID || a.CircID == b.CircID && a.ConnID < b.ConnID
+	})
+	lines := make([]string, len(shown))
+	for i, e := range shown {
+		lines[i] = Line(e)
+	}
 	return strings.Join(lines, "\n")
+}
+
+// Pseudonym is the ID the public tier shows for id under the keys k0, k1:
+// four Feistel rounds over id's 32-bit halves, each round key the
+// SplitMix64 finalizer of k0 mixed with the round and with the finalizer of
+// k1 plus the round, the round function the low 32 bits of the finalizer
+// of the right half mixed with the round key; repeated while the result is
+// 0. 0 itself stays 0.
+func Pseudonym(k0, k1, id uint64) uint64 {
+	if id == 0 {
+		return 0
+	}
+	var keys [4]uint64
+	for i := range keys {
+		keys[i] = splitmix(k0 ^ uint64(i)*0x9E3779B97F4A7C15 ^ splitmix(k1+uint64(i)))
+	}
+	for {
+		l, r := uint32(id>>32), uint32(id)
+		for _, k := range keys {
+			l, r = r, l^uint32(splitmix(uint64(r)^k))
+		}
+		if id = uint64(l)<<32 | uint64(r); id != 0 {
+			return id
+		}
+	}
+}
+
+// splitmix is the SplitMix64 finalizer.
+func splitmix(x uint64) uint64 {
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/internal/oracle"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // The oracle's own expectations, as literal lines from README.md's examples.
@@ -32,11 +33,13 @@ func TestLines(t *testing.T) {
 	listed := oracle.Listed{fp: {netip.MustParseAddrPort("128.31.0.34:9101")}}
 	origin := leg
 	origin.CircID, origin.Origin = 1042, true
-	assert.Equal(t, "17 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
-		"23 0 0 0 0 IRt 0 0 40\n"+
-		"17 1042 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
+	// Under the keys (0, 0): 17 -> 14675405237652476505, 23 -> 6166189091590382167,
+	// circuit 1042 -> 10618444732998767033; sorted by those.
+	assert.Equal(t, "6166189091590382167 0 0 0 0 IRt 0 0 40\n"+
+		"14675405237652476505 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
+		"14675405237652476505 10618444732998767033 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
 		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10, 0), "the carried leg is not shown")
-	assert.Equal(t, "17 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
+	assert.Equal(t, "14675405237652476505 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
 	for seed := range uint64(20) {
 		v, _ := oracle.PublicView(client, listed, 10, seed)
 		assert.Contains(t, []uint64{0, oracle.PublicRound}, v.Read, "4000 bytes: 0 or 256 KiB, as the seed draws")
@@ -50,4 +53,17 @@ func ExampleTestNetworkLines() {
 		Read:  511, Written: 512}
 	fmt.Println(oracle.TestNetworkLines([]connstate.Entry{e}))
 	// Output: 5 0 0 0 0 iCt 0 1024 0
+}
+
+// The oracle's restatement of the pseudonyms and scrub's implementation
+// are written apart: they must agree.
+func TestPseudonymMatchesScrub(t *testing.T) {
+	for _, keys := range [][2]uint64{{0, 0}, {1, 2}, {0x5eed, 0x5eed}, {^uint64(0), 7}} {
+		p := scrub.NewPseudonyms(keys[0], keys[1])
+		for id := uint64(0); id < 20000; id++ {
+			if got, want := p.ID(id), oracle.Pseudonym(keys[0], keys[1], id); got != want {
+				t.Fatalf("keys %v, ID %d: scrub %d, oracle %d", keys, id, got, want)
+			}
+		}
+	}
 }
