@@ -21,9 +21,16 @@ const idleEpochs = 6
 
 // epochView is what every conn/ and totals key answers during one epoch.
 type epochView struct {
-	index  int64  // the epoch: its instant is index × the epoch's length, in Unix time
-	all    []byte // conn/all's value
+	index  int64       // the epoch: its instant is index × the epoch's length, in Unix time
+	all    []byte      // conn/all's value
+	counts []lineCount // each line's shown READ and WRITE, in conn/all's order, for the next view's ratchet
 	totals connstate.Totals
+}
+
+// lineCount is a line's shown counts, by its shown IDs.
+type lineCount struct {
+	circ, conn    uint64
+	read, written uint64
 }
 
 // epochs keeps the current epoch's view of a [Conns], taking a snapshot at
@@ -38,6 +45,13 @@ type epochs struct {
 	// entries of the last view, kept to serve the next.
 	ids     *scrub.Pseudonyms
 	scratch []connstate.Entry
+	order   []lineOrder
+}
+
+// lineOrder is where a line goes in conn/all: by CIRC_ID, then CONN_ID.
+type lineOrder struct {
+	circ, conn uint64
+	i          int32
 }
 
 // timerClock is a clock that can also call a function later, as the fake
@@ -135,12 +149,12 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 		// A new buffer, since controllers may still be copying the last
 		// view's, sized from it so that it seldom grows.
 		var hint int
-		var prevAll []byte
+		var prevCounts []lineCount
 		if prev := e.view.Load(); prev != nil && prev.index < k {
 			hint = len(prev.all) + len(prev.all)/8
-			prevAll = prev.all
+			prevCounts = prev.counts
 		}
-		v.all = h.publicLines(make([]byte, 0, hint), at, policy, prevAll)
+		v.all, v.counts = h.publicLines(make([]byte, 0, hint), at, policy, prevCounts)
 	}
 	if h.Totals != nil {
 		v.totals = policy.Totals(h.Totals())
@@ -158,8 +172,9 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 
 // publicLines appends the public tier's conn/all to dst: the lines the
 // policy shows, dated at, with the IDs' pseudonyms, sorted by them, each
-// count at least what prev, the last view's conn/all, showed. e.mu is held.
-func (h *Conns) publicLines(dst []byte, at time.Time, policy scrub.Policy, prev []byte) []byte {
+// count at least what prev, the last view's counts, showed (see ratchet);
+// and returns this view's counts. e.mu is held.
+func (h *Conns) publicLines(dst []byte, at time.Time, policy scrub.Policy, prev []lineCount) ([]byte, []lineCount) {
 	e := &h.epochs
 	entries := e.scratch[:0]
 	keep := func(x *connstate.Entry) {
@@ -186,25 +201,30 @@ func (h *Conns) publicLines(dst []byte, at time.Time, policy scrub.Policy, prev 
 			keep(x)
 		}
 	}
-	slices.SortFunc(entries, func(a, b connstate.Entry) int {
-		return cmp.Or(cmp.Compare(a.CircID, b.CircID), cmp.Compare(a.ConnID, b.ConnID))
-	})
-	r := ratchet{all: prev, pos: -1}
+	// Sort small keys, not the entries themselves.
+	order := e.order[:0]
 	for i := range entries {
-		x := &entries[i]
-		if read, written, ok := r.seek(x.CircID, x.ConnID); ok {
-			x.Read, x.Written = max(x.Read, read), max(x.Written, written)
-		}
+		order = append(order, lineOrder{entries[i].CircID, entries[i].ConnID, int32(i)})
 	}
+	slices.SortFunc(order, func(a, b lineOrder) int {
+		return cmp.Or(cmp.Compare(a.circ, b.circ), cmp.Compare(a.conn, b.conn))
+	})
+	counts := make([]lineCount, 0, len(order))
+	r := ratchet{prev: prev}
 	dst = format.AppendAll(dst, func(yield func(*connstate.Entry) bool) {
-		for i := range entries {
-			if !yield(&entries[i]) {
+		for _, o := range order {
+			x := &entries[o.i]
+			if p, ok := r.seek(x.CircID, x.ConnID); ok {
+				x.Read, x.Written = max(x.Read, p.read), max(x.Written, p.written)
+			}
+			counts = append(counts, lineCount{x.CircID, x.ConnID, x.Read, x.Written})
+			if !yield(x) {
 				return
 			}
 		}
 	})
-	e.scratch = entries
-	return dst
+	e.scratch, e.order = entries, order
+	return dst, counts
 }
 
 // findLine returns the line of all, a conn/all value, that starts with
@@ -253,51 +273,27 @@ func lineAt(all []byte, start int) []byte {
 // ratchet keeps the public tier's counts from going back: with rounding
 // offsets drawn afresh each epoch, a count that barely moved could be
 // shown a step lower than last time, which would confuse a controller
-// computing rates. It walks the last epoch's conn/all alongside the lines
+// computing rates. It walks the last view's counts alongside the lines
 // being formatted, in the same order, so that each line's READ and WRITE
 // are at least what they were shown as. A shown count stays within one
 // step of the true one: never below its floor, never a step above it.
 type ratchet struct {
-	all []byte
-	pos int // the next line to look at; -1 before the first seek
+	prev []lineCount
+	pos  int
 }
 
-// seek returns the READ and WRITE the last epoch showed on line (circ,
-// conn); lines are asked for in increasing order.
-func (r *ratchet) seek(circ, conn uint64) (read, written uint64, ok bool) {
-	if len(r.all) == 0 {
-		return 0, 0, false
-	}
-	if r.pos < 0 {
-		r.pos = lowerBound(r.all, circ, conn)
-	}
-	for r.pos < len(r.all) {
-		line := lineAt(r.all, r.pos)
-		lineConn, lineCirc, ok := lineKey(line)
-		if !ok {
-			return 0, 0, false
-		}
-		switch {
-		case lineCirc < circ || lineCirc == circ && lineConn < conn:
-			r.pos += len(line) + 1
+// seek returns the counts the last view showed on line (circ, conn);
+// lines are asked for in increasing order.
+func (r *ratchet) seek(circ, conn uint64) (lineCount, bool) {
+	for r.pos < len(r.prev) {
+		p := r.prev[r.pos]
+		if p.circ < circ || p.circ == circ && p.conn < conn {
+			r.pos++
 			continue
-		case lineCirc == circ && lineConn == conn:
-			return lineCounts(line)
 		}
-		return 0, 0, false
+		return p, p.circ == circ && p.conn == conn
 	}
-	return 0, 0, false
-}
-
-// lineCounts reads the READ and WRITE fields of an entry line.
-func lineCounts(line []byte) (read, written uint64, ok bool) {
-	f := bytes.Fields(line)
-	if len(f) < 8 {
-		return 0, 0, false
-	}
-	read, ok1 := decimal.ParseUint64(string(f[6]))
-	written, ok2 := decimal.ParseUint64(string(f[7]))
-	return read, written, ok1 && ok2
+	return lineCount{}, false
 }
 
 // lineKey reads the CONN_ID and CIRC_ID that start an entry line.
