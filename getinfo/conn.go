@@ -47,8 +47,12 @@ type Source interface {
 // however fast and whatever keys are asked. The snapshots are taken by a
 // timer at the grid's instants while controllers ask, and stop after six
 // epochs without a question; the first question after that takes one at
-// once, with every UPTIME at its epoch's instant. The other tiers answer
-// live.
+// once, with every UPTIME at its epoch's instant. A question at an instant
+// the timer has not yet reached is answered from the last view. Each view
+// rounds with offsets of its own (scrub.Policy.Dithered), no count below
+// what the last view showed, and shows CONN_ID and CIRC_ID as pseudonyms
+// (scrub.Pseudonyms), sorted by them; conn/<circ>/<conn> takes the
+// pseudonyms. The other tiers answer live, with the registry's IDs.
 //
 // A Conns is also a [Handler] for those keys. It is safe for concurrent
 // use; do not change or copy it once registered.

@@ -8,8 +8,9 @@
 //     of circuits carried for others; every byte count, totals included,
 //     rounded to [PublicRound]; UPTIME in whole epochs. Package getinfo
 //     answers this tier from one snapshot per epoch ([DefaultEpoch]),
-//     shared by every controller. Without a Relays it shows no endpoint:
-//     it fails closed.
+//     shared by every controller, rounding with offsets drawn afresh for
+//     each view ([Policy.Dithered]) and showing IDs as [Pseudonyms].
+//     Without a Relays it shows no endpoint: it fails closed.
 //   - [TestNetwork]: the proposal's full view, for test networks and relay
 //     test harnesses, opted into by name as tor's TestingTorNetwork gates
 //     CONN_BW: the legs of every circuit, live values, 1 KiB rounding of
