@@ -31,7 +31,7 @@ type Registry struct {
 	conns      table[Conn]
 	circs      table[Circuit]
 	origins    table[Circuit] // the origin circuits among circs, for snapshots of their legs alone
-	closed     Totals // bytes of closed connections
+	closed     Totals         // bytes of closed connections
 
 	countPrivate bool // rate limit (count in Totals) private and loopback peers too
 

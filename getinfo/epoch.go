@@ -25,6 +25,9 @@ type epochView struct {
 	all    []byte      // conn/all's value
 	counts []lineCount // each line's shown READ and WRITE, in conn/all's order, for the next view's ratchet
 	totals connstate.Totals
+	// kept says the view is only the ratchet's memory, kept through a
+	// quiet spell: never an answer.
+	kept bool
 }
 
 // lineCount is a line's shown counts, by its shown IDs.
@@ -79,7 +82,7 @@ func (h *Conns) current() *epochView {
 		h.epochs.lastAsked.Store(k)
 	}
 	e := &h.epochs
-	if v := e.view.Load(); v != nil && (v.index == k || v.index == k-1 && e.armed.Load()) {
+	if v := e.view.Load(); v != nil && !v.kept && (v.index == k || v.index == k-1 && e.armed.Load()) {
 		// This epoch's view; or, at an instant the timer is about to
 		// take, the last one: a question never waits for a view being
 		// taken, so that its time says nothing of what the view holds.
@@ -87,7 +90,7 @@ func (h *Conns) current() *epochView {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if v := e.view.Load(); v != nil && v.index == k {
+	if v := e.view.Load(); v != nil && !v.kept && v.index == k {
 		return v
 	}
 	v := h.takeView(k, length) // the first question after a quiet spell
@@ -119,8 +122,13 @@ func (h *Conns) tick() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if k-e.lastAsked.Load() > idleEpochs {
+		// Quiet: let the text go, but keep what the ratchet needs, so that
+		// no count is shown lower after the spell, nor drawn afresh from a
+		// clean slate that an attacker asking once a spell could average.
 		e.armed.Store(false)
-		e.view.Store(nil)
+		if v := e.view.Load(); v != nil {
+			e.view.Store(&epochView{index: v.index, counts: v.counts, totals: v.totals, kept: true})
+		}
 		return
 	}
 	if v := e.view.Load(); v == nil || v.index < k {
@@ -179,7 +187,7 @@ func (h *Conns) publicLines(dst []byte, at time.Time, policy scrub.Policy, prev 
 	entries := e.scratch[:0]
 	keep := func(x *connstate.Entry) {
 		if policy.Scrub(x) {
-			x.ConnID, x.CircID = e.ids.ID(x.ConnID), e.ids.ID(x.CircID)
+			x.ConnID, x.CircID = e.ids.Conn(x.ConnID), e.ids.Circ(x.CircID)
 			entries = append(entries, *x)
 		}
 	}

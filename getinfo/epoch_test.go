@@ -29,13 +29,30 @@ type epochRelay struct {
 
 func newEpochRelay(t *testing.T) *epochRelay {
 	t.Helper()
+	return newEpochRelaySeeds(t, func() uint64 { return epochSeed })
+}
+
+// freshSeeds draws the pseudonyms' keys as epochSeed, and a new rounding
+// seed for every view, as serving does.
+func freshSeeds() func() uint64 {
+	n := uint64(0)
+	return func() uint64 {
+		if n++; n <= 2 {
+			return epochSeed
+		}
+		return n * 0x9E3779B97F4A7C15
+	}
+}
+
+func newEpochRelaySeeds(t *testing.T, seeds func() uint64) *epochRelay {
+	t.Helper()
 	clk := connstatetest.NewClock(connstatetest.Epoch()) // on the grid
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 	client, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay,
 		Network: connstate.NetworkOutside, Remote: netip.MustParseAddrPort("203.0.113.7:50000"), Established: true})
 	require.NoError(t, err)
 	m := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Seeds: func() uint64 { return epochSeed }}).Register(m)
+	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Seeds: seeds}).Register(m)
 	return &epochRelay{reg: reg, clk: clk, mux: m, client: client}
 }
 
@@ -161,7 +178,7 @@ func TestEpochLookupIsConnAllsLine(t *testing.T) {
 // must still never be shown lower than before: lines and totals only go
 // up, and stay within one step of the truth.
 func TestEpochCountsNeverGoBack(t *testing.T) {
-	r := newEpochRelay(t)
+	r := newEpochRelaySeeds(t, freshSeeds())
 	var lastLine, lastTotal uint64
 	var truth uint64
 	for range 200 {
@@ -197,4 +214,26 @@ func TestEpochQuestionNeverWaitsForTheTimer(t *testing.T) {
 	assert.Equal(t, first, r.answers(t), "the last view, while the timer is due")
 	r.clk.Advance(time.Nanosecond) // the timer runs
 	assert.NotEqual(t, first, r.answers(t), "then the new one")
+}
+
+// The ratchet remembers through quiet spells: a question once a spell
+// never sees a count lower than the last, so that a count that does not
+// move cannot be averaged out of spells' fresh offsets.
+func TestEpochRatchetSurvivesQuietSpells(t *testing.T) {
+	r := newEpochRelaySeeds(t, freshSeeds())
+	r.client.AddRead(5*scrub.PublicRound + scrub.PublicRound/2) // never moves again
+	var last uint64
+	for spell := range 60 {
+		line, err := r.mux.Answer(nil, "conn/0/"+shown(1))
+		require.NoError(t, err)
+		f := strings.Fields(string(line))
+		require.Len(t, f, 9)
+		n, err := strconv.ParseUint(f[6], 10, 64)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, n, last, "spell %d: READ went back", spell)
+		last = n
+		r.clk.Advance(80 * time.Second) // longer than the six epochs the timer waits
+		require.Zero(t, r.clk.Timers(), "a quiet spell")
+	}
+	assert.Equal(t, uint64(6*scrub.PublicRound), last, "the ceiling, where it sticks")
 }

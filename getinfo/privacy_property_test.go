@@ -37,10 +37,11 @@ const propEpoch = 10 * time.Second
 // registry IDs the shown pseudonyms stand for.
 const propSeed = 3
 
-// unshown maps a shown ID back to the registry's, among the first n.
-func unshown(t *rapid.T, id uint64, n int) uint64 {
+// unshown maps a shown ID back to the registry's, among the first n, by
+// pseudonym, the connections' or the circuits'.
+func unshown(t *rapid.T, id uint64, n int, pseudonym func(k0, k1, id uint64) uint64) uint64 {
 	for raw := uint64(1); raw <= uint64(n); raw++ {
-		if oracle.Pseudonym(propSeed, propSeed, raw) == id {
+		if pseudonym(propSeed, propSeed, raw) == id {
 			return raw
 		}
 	}
@@ -198,7 +199,7 @@ func (m *privModel) ask(t *rapid.T) {
 				}
 			}
 			conn := uint64(rapid.IntRange(1, len(m.conns)+1).Draw(t, "conn id"))
-			keys = append(keys, fmt.Sprintf("conn/%d/%d", oracle.Pseudonym(propSeed, propSeed, circ), oracle.Pseudonym(propSeed, propSeed, conn)))
+			keys = append(keys, fmt.Sprintf("conn/%d/%d", oracle.CircuitPseudonym(propSeed, propSeed, circ), oracle.Pseudonym(propSeed, propSeed, conn)))
 		}
 	}
 	epoch := m.clk.Now().UnixNano() / int64(propEpoch)
@@ -252,9 +253,9 @@ func (m *privModel) checkLine(t *rapid.T, f []string, line string) {
 	require.NoError(t, err)
 	circ, err := strconv.ParseUint(f[1], 10, 64)
 	require.NoError(t, err)
-	conn = unshown(t, conn, len(m.conns))
+	conn = unshown(t, conn, len(m.conns), oracle.Pseudonym)
 	if circ != 0 {
-		circ = unshown(t, circ, len(m.origin))
+		circ = unshown(t, circ, len(m.origin), oracle.CircuitPseudonym)
 		origin, ok := m.origin[circ] // it may have closed since the epoch's instant
 		require.True(t, ok, "a leg of a circuit never opened: %s", line)
 		require.True(t, origin, "a leg of a carried circuit: %s", line)

@@ -1,6 +1,7 @@
 package getinfo
 
 import (
+	"math/rand/v2"
 	"os"
 	"os/user"
 	"strconv"
@@ -39,9 +40,10 @@ type Process struct {
 	ReservedDescriptors uint64
 	// Policy is the privacy tier of the descriptor count, which moves with
 	// every connection: under the public tier, the zero Policy, it is read
-	// once an epoch and rounded to [PublicDescriptorRound], so that polling
-	// it cannot date a connection's opening or closing; the other tiers
-	// answer it live.
+	// once an epoch and rounded to [PublicDescriptorRound] with an offset
+	// drawn afresh each epoch, so that neither polling it nor calibrating
+	// it with descriptors of one's own dates a connection's opening or
+	// closing; the other tiers answer it live.
 	Policy scrub.Policy
 
 	once      sync.Once
@@ -168,7 +170,7 @@ func (p *Process) Register(m *Mux) {
 
 // descriptorsUsed is the descriptor count as the policy lets it be shown:
 // live, or under the public tier read at the first question of each epoch
-// and rounded.
+// and rounded with that epoch's offset.
 func (p *Process) descriptorsUsed() (int, error) {
 	length := p.Policy.EpochLength()
 	if length == 0 {
@@ -182,7 +184,10 @@ func (p *Process) descriptorsUsed() (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		p.used = int(scrub.RoundHalfUp(uint64(n), PublicDescriptorRound))
+		// A fresh offset each epoch: with a fixed one, whoever opens
+		// descriptors of their own could sit one below a step and see a
+		// single connection open.
+		p.used = int(scrub.RoundWithOffset(uint64(n), PublicDescriptorRound, rand.Uint64N(PublicDescriptorRound)))
 		p.usedEpoch, p.usedOK = k, true
 	}
 	return p.used, nil

@@ -8,46 +8,52 @@ package scrub
 // shows neither, while a connection keeps one ID for as long as the key
 // lives, as controllers need to follow it from answer to answer.
 //
-// The permutation is a four-round Feistel network over the two 32-bit
+// Each permutation is a four-round Feistel network over the two 32-bit
 // halves of an ID, its round function the SplitMix64 finalizer of the
 // half mixed with a round key, walked again on 0 so that 0, which means
 // "no circuit", is never an image: a bijection of the IDs from 1 to
-// 2^64-1 onto themselves.
+// 2^64-1 onto themselves. A circuit's round keys are the finalizer of the
+// connection's, each mixed with 0xC1C5C1C5C1C5C1C5.
 //
 // A Pseudonyms is immutable and safe for concurrent use.
 type Pseudonyms struct {
-	keys [4]uint64
+	conns, circs [4]uint64 // the round keys of each permutation
 }
 
-// NewPseudonyms returns the permutation keyed by k0 and k1: draw them at
-// random, once for as long as the IDs must stay the same.
+// NewPseudonyms returns the permutations keyed by k0 and k1: draw them at
+// random, once for as long as the IDs must stay the same. Connections and
+// circuits are numbered apart, so each has a permutation of its own: with
+// one, a circuit and a connection of the same number would share a
+// pseudonym, and an attacker's connections would count the circuits.
 func NewPseudonyms(k0, k1 uint64) *Pseudonyms {
 	p := &Pseudonyms{}
-	for i := range p.keys {
-		p.keys[i] = mix64(k0 ^ uint64(i)*0x9E3779B97F4A7C15 ^ mix64(k1+uint64(i)))
+	for i := range p.conns {
+		p.conns[i] = mix64(k0 ^ uint64(i)*0x9E3779B97F4A7C15 ^ mix64(k1+uint64(i)))
+		p.circs[i] = mix64(p.conns[i] ^ 0xC1C5C1C5C1C5C1C5)
 	}
 	return p
 }
 
-// ID returns the pseudonym of id; 0 stays 0.
-func (p *Pseudonyms) ID(id uint64) uint64 {
+// Conn returns the pseudonym of connection id; 0 stays 0.
+func (p *Pseudonyms) Conn(id uint64) uint64 { return p.walk(&p.conns, id) }
+
+// Circ returns the pseudonym of circuit id; 0, no circuit, stays 0.
+func (p *Pseudonyms) Circ(id uint64) uint64 { return p.walk(&p.circs, id) }
+
+// walk permutes id with keys, again while the image is 0.
+func (p *Pseudonyms) walk(keys *[4]uint64, id uint64) uint64 {
 	if id == 0 || p == nil {
 		return id
 	}
 	for {
-		id = p.permute(id)
-		if id != 0 {
+		l, r := uint32(id>>32), uint32(id)
+		for _, k := range keys {
+			l, r = r, l^uint32(mix64(uint64(r)^k))
+		}
+		if id = uint64(l)<<32 | uint64(r); id != 0 {
 			return id
 		}
 	}
-}
-
-func (p *Pseudonyms) permute(x uint64) uint64 {
-	l, r := uint32(x>>32), uint32(x)
-	for _, k := range p.keys {
-		l, r = r, l^uint32(mix64(uint64(r)^k))
-	}
-	return uint64(l)<<32 | uint64(r)
 }
 
 // mix64 is the SplitMix64 finalizer.

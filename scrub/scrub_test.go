@@ -293,32 +293,40 @@ func TestDithered(t *testing.T) {
 
 func TestPseudonymsPermute(t *testing.T) {
 	p := scrub.NewPseudonyms(1, 2)
-	assert.Zero(t, p.ID(0), "no circuit stays no circuit")
+	assert.Zero(t, p.Conn(0), "no circuit stays no circuit")
 	seen := map[uint64]uint64{}
 	for id := uint64(1); id <= 100000; id++ {
-		got := p.ID(id)
+		got := p.Conn(id)
 		require.NotZero(t, got)
 		if prev, dup := seen[got]; dup {
 			t.Fatalf("IDs %d and %d share pseudonym %d", prev, id, got)
 		}
 		seen[got] = id
-		assert.Equal(t, got, p.ID(id), "stable")
+		assert.Equal(t, got, p.Conn(id), "stable")
 	}
 	// Consecutive IDs land far apart and out of order.
 	inOrder := 0
 	for id := uint64(1); id < 1000; id++ {
-		if p.ID(id) < p.ID(id+1) {
+		if p.Conn(id) < p.Conn(id+1) {
 			inOrder++
 		}
 	}
 	assert.InDelta(t, 500, inOrder, 100, "order is not kept")
-	assert.NotEqual(t, p.ID(5), scrub.NewPseudonyms(1, 3).ID(5), "another key, another permutation")
+	assert.NotEqual(t, p.Conn(5), scrub.NewPseudonyms(1, 3).Conn(5), "another key, another permutation")
+	same := 0
+	for id := uint64(1); id <= 100000; id++ {
+		if p.Circ(id) == p.Conn(id) {
+			same++
+		}
+	}
+	assert.Zero(t, same, "circuits and connections numbered alike are shown apart")
+	assert.Zero(t, p.Circ(0))
 	rapid.Check(t, func(t *rapid.T) {
 		a, b := rapid.Uint64Min(1).Draw(t, "a"), rapid.Uint64Min(1).Draw(t, "b")
 		q := scrub.NewPseudonyms(rapid.Uint64().Draw(t, "k0"), rapid.Uint64().Draw(t, "k1"))
 		if a != b {
-			assert.NotEqual(t, q.ID(a), q.ID(b))
+			assert.NotEqual(t, q.Conn(a), q.Conn(b))
 		}
-		assert.NotZero(t, q.ID(a))
+		assert.NotZero(t, q.Conn(a))
 	})
 }

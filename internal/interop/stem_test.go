@@ -370,10 +370,11 @@ func TestStemPublicTier(t *testing.T) {
 	release()
 	want := oracle.PublicLines(raw, oracle.Listed(fx.Relays()), 10, publicSeed)
 	id := func(n uint64) string { return strconv.FormatUint(oracle.Pseudonym(publicSeed, publicSeed, n), 10) }
-	require.Contains(t, want, " "+id(2000)+" ", "the guard's origin circuit is shown")
-	require.NotContains(t, want, " "+id(1000)+" ", "its carried ones are not")
+	circ := func(n uint64) string { return strconv.FormatUint(oracle.CircuitPseudonym(publicSeed, publicSeed, n), 10) }
+	require.Contains(t, want, " "+circ(2000)+" ", "the guard's origin circuit is shown")
+	require.NotContains(t, want, " "+circ(1000)+" ", "its carried ones are not")
 
-	relayKey, originKey := "conn/0/"+id(24), "conn/"+id(2000)+"/"+id(24)
+	relayKey, originKey := "conn/0/"+id(24), "conn/"+circ(2000)+"/"+id(24)
 	keys := []string{"conn/all", relayKey, originKey, "relay/read-total", "traffic/written"}
 	for range 2 {
 		r := runStem(t, s, "auto", "", stemPlan{Keys: keys})

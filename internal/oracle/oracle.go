@@ -151,7 +151,7 @@ func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds, seed ui
 	var shown []connstate.Entry
 	for _, e := range entries {
 		if v, ok := PublicView(e, listed, epochSeconds, seed); ok {
-			v.ConnID, v.CircID = Pseudonym(seed, seed, v.ConnID), Pseudonym(seed, seed, v.CircID)
+			v.ConnID, v.CircID = Pseudonym(seed, seed, v.ConnID), CircuitPseudonym(seed, seed, v.CircID)
 			shown = append(shown, v)
 		}
 	}
@@ -166,19 +166,38 @@ func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds, seed ui
 	return strings.Join(lines, "\n")
 }
 
-// Pseudonym is the ID the public tier shows for id under the keys k0, k1:
-// four Feistel rounds over id's 32-bit halves, each round key the
-// SplitMix64 finalizer of k0 mixed with the round and with the finalizer of
-// k1 plus the round, the round function the low 32 bits of the finalizer
-// of the right half mixed with the round key; repeated while the result is
-// 0. 0 itself stays 0.
+// Pseudonym is the CONN_ID the public tier shows for connection id under
+// the keys k0, k1: four Feistel rounds over id's 32-bit halves, each round
+// key the SplitMix64 finalizer of k0 mixed with the round and with the
+// finalizer of k1 plus the round, the round function the low 32 bits of
+// the finalizer of the right half mixed with the round key; repeated while
+// the result is 0. 0 itself stays 0.
 func Pseudonym(k0, k1, id uint64) uint64 {
-	if id == 0 {
-		return 0
+	return feistel(roundKeys(k0, k1), id)
+}
+
+// CircuitPseudonym is the CIRC_ID shown for circuit id: the same rounds,
+// each key the finalizer of the connection's round key mixed with
+// 0xC1C5C1C5C1C5C1C5.
+func CircuitPseudonym(k0, k1, id uint64) uint64 {
+	keys := roundKeys(k0, k1)
+	for i := range keys {
+		keys[i] = splitmix(keys[i] ^ 0xC1C5C1C5C1C5C1C5)
 	}
+	return feistel(keys, id)
+}
+
+func roundKeys(k0, k1 uint64) [4]uint64 {
 	var keys [4]uint64
 	for i := range keys {
 		keys[i] = splitmix(k0 ^ uint64(i)*0x9E3779B97F4A7C15 ^ splitmix(k1+uint64(i)))
+	}
+	return keys
+}
+
+func feistel(keys [4]uint64, id uint64) uint64 {
+	if id == 0 {
+		return 0
 	}
 	for {
 		l, r := uint32(id>>32), uint32(id)

@@ -34,10 +34,10 @@ func TestLines(t *testing.T) {
 	origin := leg
 	origin.CircID, origin.Origin = 1042, true
 	// Under the keys (0, 0): 17 -> 14675405237652476505, 23 -> 6166189091590382167,
-	// circuit 1042 -> 10618444732998767033; sorted by those.
+	// circuit 1042 -> 16171322264232577043; sorted by those.
 	assert.Equal(t, "6166189091590382167 0 0 0 0 IRt 0 0 40\n"+
 		"14675405237652476505 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
-		"14675405237652476505 10618444732998767033 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
+		"14675405237652476505 16171322264232577043 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
 		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10, 0), "the carried leg is not shown")
 	assert.Equal(t, "14675405237652476505 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
 	for seed := range uint64(20) {
@@ -61,8 +61,11 @@ func TestPseudonymMatchesScrub(t *testing.T) {
 	for _, keys := range [][2]uint64{{0, 0}, {1, 2}, {0x5eed, 0x5eed}, {^uint64(0), 7}} {
 		p := scrub.NewPseudonyms(keys[0], keys[1])
 		for id := uint64(0); id < 20000; id++ {
-			if got, want := p.ID(id), oracle.Pseudonym(keys[0], keys[1], id); got != want {
-				t.Fatalf("keys %v, ID %d: scrub %d, oracle %d", keys, id, got, want)
+			if got, want := p.Conn(id), oracle.Pseudonym(keys[0], keys[1], id); got != want {
+				t.Fatalf("keys %v, connection %d: scrub %d, oracle %d", keys, id, got, want)
+			}
+			if got, want := p.Circ(id), oracle.CircuitPseudonym(keys[0], keys[1], id); got != want {
+				t.Fatalf("keys %v, circuit %d: scrub %d, oracle %d", keys, id, got, want)
 			}
 		}
 	}
