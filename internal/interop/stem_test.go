@@ -370,7 +370,9 @@ func TestStemPublicTier(t *testing.T) {
 	release()
 	want := oracle.PublicLines(raw, oracle.Listed(fx.Relays()), 10, publicSeed)
 	id := func(n uint64) string { return strconv.FormatUint(oracle.Pseudonym(publicSeed, publicSeed, n), 10) }
-	circ := func(n uint64) string { return strconv.FormatUint(oracle.CircuitPseudonym(publicSeed, publicSeed, n), 10) }
+	circ := func(n uint64) string {
+		return strconv.FormatUint(oracle.CircuitPseudonym(publicSeed, publicSeed, n), 10)
+	}
 	require.Contains(t, want, " "+circ(2000)+" ", "the guard's origin circuit is shown")
 	require.NotContains(t, want, " "+circ(1000)+" ", "its carried ones are not")
 
