@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -128,8 +127,9 @@ func (c *conn) getConf(args string) bool {
 	return true
 }
 
-// registerKeys adds the keys tor answers about itself to the Mux.
-func (s *Server) registerKeys() error {
+// registerKeys adds the keys tor answers about itself to the Mux, but
+// those the host's Mux answers already: the host's own version, say.
+func (s *Server) registerKeys() {
 	keys := []struct{ key, doc, value string }{
 		{"version", "The version this server reports, in tor's format.", s.cfg.Version},
 		{"events/names", "Event names SETEVENTS accepts (no events are sent).", eventNames},
@@ -144,14 +144,11 @@ func (s *Server) registerKeys() error {
 	}
 	for _, k := range keys {
 		if held[k.key] {
-			return fmt.Errorf("%w: the Mux already answers %q", ErrConfig, k.key)
+			continue // the host's answer stands
 		}
-	}
-	for _, k := range keys {
 		value := k.value
 		m.HandleFunc(k.key, k.doc, func(dst []byte, _ string) ([]byte, error) { return append(dst, value...), nil })
 	}
-	return nil
 }
 
 // httpMethods are the request lines tor refuses with its HTTP page.

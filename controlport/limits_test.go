@@ -332,10 +332,18 @@ func TestConfigErrors(t *testing.T) {
 		_, err := controlport.New(tt.cfg)
 		assert.ErrorContains(t, err, tt.want, tt.name)
 	}
+}
+
+// A host whose Mux answers version already keeps its answer; the other
+// keys the server adds are added.
+func TestNewKeepsTheHostsVersion(t *testing.T) {
 	m := getinfo.NewMux()
-	m.HandleFunc("version", "Taken.", func(dst []byte, _ string) ([]byte, error) { return dst, nil })
-	_, err := controlport.New(controlport.Config{Mux: m, NullAuth: true})
-	assert.ErrorIs(t, err, controlport.ErrConfig, "a Mux already answering version")
+	m.HandleFunc("version", "The host's.", func(dst []byte, _ string) ([]byte, error) { return append(dst, "0.4.9.11 (a Go relay)"...), nil })
+	srv := startServer(t, controlport.Config{Mux: m, NullAuth: true, Version: "0.4.9.11"})
+	c := srv.Dial(t)
+	c.Authenticate(srv.Auth)
+	assert.Equal(t, []string{"0.4.9.11 (a Go relay)"}, c.GetInfo("version"))
+	assert.NotEmpty(t, c.GetInfo("features/names")[0], "the server's own keys are still added")
 }
 
 // Shutdown ends a connection after the command in hand even when more
@@ -374,7 +382,7 @@ func TestShutdownHonoursItsContext(t *testing.T) {
 // A New that fails must not replace a running server's cookie.
 func TestFailedNewKeepsTheCookie(t *testing.T) {
 	s := cookieServer(t)
-	_, err := controlport.New(controlport.Config{Mux: s.Mux, CookieFile: s.CookieFile()})
+	_, err := controlport.New(controlport.Config{Mux: getinfo.NewMux(), CookieFile: s.CookieFile(), HashedPasswords: []string{"not a hash"}})
 	require.ErrorIs(t, err, controlport.ErrConfig)
 	c := s.Dial(t)
 	c.Authenticate(s.Auth)

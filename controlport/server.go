@@ -33,7 +33,9 @@ const (
 // required.
 type Config struct {
 	// Mux answers GETINFO. New registers version, events/names and
-	// features/names on it, as tor answers them.
+	// features/names on it, as tor answers them, each unless the Mux
+	// already answers it: a host with a version key of its own keeps it
+	// (PROTOCOLINFO still reports Version).
 	Mux *getinfo.Mux
 	// Version is reported by PROTOCOLINFO and GETINFO version
 	// (default [DefaultVersion]).
@@ -166,11 +168,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.passwords = append(s.passwords, p)
 	}
-	// Keys before the cookie: a New that fails, say on a Mux another server
-	// uses, must not replace that server's cookie file.
-	if err := s.registerKeys(); err != nil {
-		return nil, err
-	}
+	// Everything that can fail before the cookie: a New that fails must not
+	// replace the cookie file of a server already using that path.
+	s.registerKeys()
 	if cfg.CookieFile != "" {
 		abs, err := filepath.Abs(cfg.CookieFile)
 		if err != nil {
