@@ -27,6 +27,17 @@
 // Entries are raw: they hold every address the registry knows. Pass them
 // through package scrub before showing them to anyone.
 //
+// # What is counted
+//
+// A connection's own counters count the bytes read from and written to
+// its socket, TLS records and all, as tor's traffic counters do: wrap the
+// raw connection with [CountingConn] before TLS, and open it with
+// [ConfigFor]'s addresses. A leg's counters count that circuit's cell
+// bytes on that connection (514 a cell on a link, the payload on an exit
+// stream), added by the relay where it moves a cell. Counted so, a
+// connection's line is at least the sum of its legs, the difference being
+// the link's own overhead.
+//
 // # IDs
 //
 // Connection and circuit IDs start at 1, only increase, and are never

@@ -2,6 +2,8 @@ package connstate_test
 
 import (
 	"fmt"
+	"io"
+	"net"
 	"net/netip"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -76,4 +78,23 @@ func ExampleParseFlags() {
 	f, err := connstate.ParseFlags("oRT")
 	fmt.Println(f.Direction, f.Established, f.Usage, f.Network, err)
 	// Output: outbound false relay tor <nil>
+}
+
+// A relay counts a connection's socket bytes by wrapping the raw
+// connection before TLS, and registers it from the connection's own
+// addresses.
+func ExampleCountingConn() {
+	reg := connstate.NewRegistry()
+	raw, peer := net.Pipe() // in a relay: the accepted *net.TCPConn
+	defer peer.Close()
+	c, err := reg.Open(connstate.ConfigFor(raw, connstate.Inbound, connstate.UsageRelay))
+	if err != nil {
+		panic(err)
+	}
+	conn := connstate.CountingConn(raw, c) // then tls.Server(conn, config)
+	go peer.Write([]byte("hello, relay"))
+	buf := make([]byte, 12)
+	n, _ := io.ReadFull(conn, buf)
+	fmt.Println(n, c.Read())
+	// Output: 12 12
 }
