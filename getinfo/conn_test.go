@@ -27,7 +27,7 @@ import (
 	"github.com/conninfo/conninfo/scrub"
 )
 
-const fixtureDir = "../testdata/fixtures"
+const fixtureDir = "../connstate/connstatetest/fixtures"
 
 func connMux(t testing.TB, src getinfo.Source, policy scrub.Policy) *getinfo.Mux {
 	t.Helper()

@@ -189,7 +189,7 @@ func TestLiveView(t *testing.T) {
 }
 
 func TestFixtureMode(t *testing.T) {
-	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../testdata/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet", "-policy", "testnet")
+	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../connstate/connstatetest/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet", "-policy", "testnet")
 	ctl := connect(t, out.String(), &controlporttest.Auth{Password: "s3cret"})
 	golden, err := os.ReadFile("../../testdata/conn/exit.testnet.reply")
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func Example() {
 	var out syncBuffer
 	err := run(context.Background(), []string{
 		"-control", "127.0.0.1:0", "-auth", "null", "-quiet",
-		"-fixture", "../../testdata/fixtures/guard.conns", "-duration", "10ms",
+		"-fixture", "../../connstate/connstatetest/fixtures/guard.conns", "-duration", "10ms",
 	}, &out, &out)
 	fmt.Println(err)
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
@@ -256,6 +256,6 @@ func Example() {
 	// relaysim: control port 127.0.0.1:PORT
 	// relaysim: privacy tier public (epoch 10s, bytes rounded to 262144)
 	// relaysim: no authentication (null)
-	// relaysim: serving fixture ../../testdata/fixtures/guard.conns
+	// relaysim: serving fixture ../../connstate/connstatetest/fixtures/guard.conns
 	// relaysim: stopped
 }

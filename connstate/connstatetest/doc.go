@@ -30,6 +30,15 @@
 // with exactly these IDs, so a fixture's lines name the same numbers as
 // the replies built from it.
 //
+// # conninfo's fixtures
+//
+// The fixtures conninfo's own tests use (a guard, a middle, an exit, a
+// bridge, a client, an onion-service host, an empty relay) are embedded:
+// [ReadNamed] and [LoadNamed] load them by name from any module, and
+// [Fixtures] is their FS. [Fixture.Open] returns a registry with the
+// handles of what it opened, so that a test can go on counting bytes on,
+// establishing or closing what a fixture declared.
+//
 // # Time
 //
 // [Load] returns the registry with a [Clock] set to the fixture's "now":

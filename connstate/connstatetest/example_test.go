@@ -41,3 +41,23 @@ func ExampleBusyRelay() {
 	fmt.Println(conns, circuits)
 	// Output: 10000 20000
 }
+
+// Another module's test loads one of conninfo's fixtures by name, and
+// moves its state through the handles.
+func ExampleFixture_Open() {
+	fx, err := connstatetest.ReadNamed("exit")
+	if err != nil {
+		panic(err)
+	}
+	l, err := fx.Open()
+	if err != nil {
+		panic(err)
+	}
+	conns, circuits := l.Registry.Counts()
+	fmt.Println(conns, "connections,", circuits, "circuits, of", connstatetest.FixtureNames())
+	l.Conns[40].AddRead(1 << 20)
+	fmt.Println(l.Conns[40].Read() >= 1<<20)
+	// Output:
+	// 10 connections, 4 circuits, of [bridge client empty exit guard hs middle]
+	// true
+}

@@ -436,10 +436,32 @@ func ReadFile(path string) (*Fixture, error) {
 	return f, nil
 }
 
+// Loaded is a fixture's registry with the handles of what it opened, so
+// that a test can go on counting bytes on, establishing or closing what
+// the fixture declared.
+type Loaded struct {
+	Registry *connstate.Registry
+	Clock    *Clock
+	Conns    map[uint64]*connstate.Conn    // by ID; closed ones included, closed
+	Circuits map[uint64]*connstate.Circuit // by ID
+	Legs     map[[2]uint64]*connstate.Leg  // by (circuit ID, connection ID)
+}
+
 // Build opens f's connections and circuits in a new registry whose clock is
 // the returned Clock, set so that every connection shows its declared age.
-// Declarations may come in any order; IDs must be unique.
+// Declarations may come in any order; IDs must be unique. [Fixture.Open]
+// does the same and returns the handles too.
 func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
+	l, err := f.Open()
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.Registry, l.Clock, nil
+}
+
+// Open builds f's registry, as [Fixture.Build] does, and returns it with
+// the handles of its connections, circuits and legs.
+func (f *Fixture) Open() (*Loaded, error) {
 	var oldest time.Duration
 	for _, c := range f.Conns {
 		oldest = max(oldest, c.Age)
@@ -449,10 +471,11 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 	clk := NewClock(start)
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 
-	conns := make(map[uint64]*connstate.Conn, len(f.Conns))
+	l := &Loaded{Conns: make(map[uint64]*connstate.Conn, len(f.Conns)), Circuits: map[uint64]*connstate.Circuit{}, Legs: map[[2]uint64]*connstate.Leg{}}
+	conns := l.Conns
 	for _, c := range sortedBy(f.Conns, func(c Conn) uint64 { return c.ID }) {
 		if _, dup := conns[c.ID]; dup {
-			return nil, nil, fmt.Errorf("%w: connection %d declared twice", ErrFixture, c.ID)
+			return nil, fmt.Errorf("%w: connection %d declared twice", ErrFixture, c.ID)
 		}
 		clk.Set(now.Add(-c.Age))
 		h, err := reg.Open(connstate.ConnConfig{
@@ -466,7 +489,7 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 			Established: c.Flags.Established,
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
+			return nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
 		}
 		h.AddRead(c.Read)
 		h.AddWritten(c.Written)
@@ -476,29 +499,32 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 	for _, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
 		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID, Origin: c.Origin})
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
+			return nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 		}
-		for _, l := range c.Legs {
-			conn, ok := conns[l.ConnID]
+		l.Circuits[c.ID] = circ
+		for _, lg := range c.Legs {
+			conn, ok := conns[lg.ConnID]
 			if !ok {
-				return nil, nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, l.ConnID)
+				return nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, lg.ConnID)
 			}
-			leg, err := circ.Bind(conn, l.Role)
+			leg, err := circ.Bind(conn, lg.Role)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
+				return nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 			}
-			leg.AddRead(l.Read)
-			leg.AddWritten(l.Written)
+			leg.AddRead(lg.Read)
+			leg.AddWritten(lg.Written)
+			l.Legs[[2]uint64{c.ID, lg.ConnID}] = leg
 		}
 	}
 	for _, c := range f.Conns {
 		if c.Closed {
 			if err := conns[c.ID].Close(); err != nil {
-				return nil, nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
+				return nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
 			}
 		}
 	}
-	return reg, clk, nil
+	l.Registry, l.Clock = reg, clk
+	return l, nil
 }
 
 // sortedBy returns a copy of s sorted by id, since the registry needs

@@ -15,7 +15,7 @@ import (
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 )
 
-const fixtureDir = "../../testdata/fixtures"
+const fixtureDir = "fixtures"
 
 func TestLoadEveryFixture(t *testing.T) {
 	paths, err := filepath.Glob(filepath.Join(fixtureDir, "*.conns"))
@@ -184,4 +184,53 @@ func TestClockTimers(t *testing.T) {
 	clk.Advance(time.Second)
 	assert.Equal(t, []time.Duration{time.Second, 2 * time.Second, 3 * time.Second}, fired)
 	assert.Zero(t, clk.Timers())
+}
+
+// The embedded fixtures are the files in fixtures/, and load by name.
+func TestEmbeddedFixtures(t *testing.T) {
+	names := connstatetest.FixtureNames()
+	assert.Equal(t, []string{"bridge", "client", "empty", "exit", "guard", "hs", "middle"}, names)
+	for _, name := range names {
+		fromFS, err := connstatetest.ReadNamed(name)
+		require.NoError(t, err, name)
+		fromFile, err := connstatetest.ReadFile(filepath.Join(fixtureDir, name+".conns"))
+		require.NoError(t, err, name)
+		assert.Equal(t, fromFile, fromFS, name)
+	}
+	reg, _, err := connstatetest.LoadNamed("guard")
+	require.NoError(t, err)
+	conns, circuits := reg.Counts()
+	assert.Equal(t, 22, conns, "23 declared, one closed")
+	assert.Equal(t, 18, circuits)
+	_, err = connstatetest.ReadNamed("nosuch")
+	assert.ErrorContains(t, err, `no fixture "nosuch"`)
+	_, err = connstatetest.ReadNamed("../fixture")
+	assert.Error(t, err, "only the embedded ones")
+}
+
+// Open returns the handles, so that a test can move the fixture's state.
+func TestOpenReturnsHandles(t *testing.T) {
+	fx, err := connstatetest.ReadNamed("guard")
+	require.NoError(t, err)
+	l, err := fx.Open()
+	require.NoError(t, err)
+	require.Len(t, l.Conns, len(fx.Conns))
+	require.Len(t, l.Circuits, len(fx.Circuits))
+	c := l.Conns[10]
+	require.NotNil(t, c)
+	before := c.Read()
+	c.AddRead(1000)
+	e, ok := l.Registry.LookupEntry(0, 10)
+	require.True(t, ok)
+	assert.Equal(t, before+1000, e.Read, "the handle is the registry's connection")
+	leg := l.Legs[[2]uint64{1000, 10}]
+	require.NotNil(t, leg)
+	leg.AddWritten(7)
+	e, ok = l.Registry.LookupEntry(1000, 10)
+	require.True(t, ok)
+	assert.Equal(t, uint64(306690+7), e.Written)
+	assert.True(t, l.Conns[31].Closed(), "a closed declaration's handle is closed")
+	require.NoError(t, l.Circuits[1000].Close())
+	_, ok = l.Registry.LookupEntry(1000, 10)
+	assert.False(t, ok)
 }

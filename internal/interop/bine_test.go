@@ -217,7 +217,7 @@ func TestBineAuthFailures(t *testing.T) {
 func TestBineConnAll(t *testing.T) {
 	type tc struct {
 		name    string
-		fixture string // file in testdata/fixtures, or
+		fixture string // file in connstate/connstatetest/fixtures, or
 		text    string // fixture text
 	}
 	cases := []tc{

@@ -43,7 +43,7 @@ func (a authMode) String() string {
 const password = "secret"
 
 const (
-	fixtureDir    = "../../testdata/fixtures/"
+	fixtureDir    = "../../connstate/connstatetest/fixtures/"
 	consensusFile = "../../testdata/consensus/cached-consensus"
 )
 
@@ -77,7 +77,7 @@ type server struct {
 	wire   *wireLog
 }
 
-// startFixture starts a server over the fixture file name in testdata/fixtures.
+// startFixture starts a server over the fixture file name in connstate/connstatetest/fixtures.
 func startFixture(t *testing.T, name string, mode authMode, opts ...option) *server {
 	t.Helper()
 	f, err := os.Open(fixtureDir + name)
