@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/conninfo/conninfo/controlport"
-	"github.com/conninfo/conninfo/internal/hostile"
+	"github.com/conninfo/conninfo/controlport/hostile"
 )
 
 // The operator always gets in: one pausing 50 ms between the steps of

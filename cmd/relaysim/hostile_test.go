@@ -9,7 +9,7 @@ import (
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/format"
-	"github.com/conninfo/conninfo/internal/hostile"
+	"github.com/conninfo/conninfo/controlport/hostile"
 )
 
 // startedHostile runs relaysim with args and returns its control address.

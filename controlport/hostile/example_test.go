@@ -7,7 +7,7 @@ import (
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/internal/hostile"
+	"github.com/conninfo/conninfo/controlport/hostile"
 )
 
 // A check runs against any control port on loopback; outside a test,

@@ -12,7 +12,7 @@ import (
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/internal/hostile"
+	"github.com/conninfo/conninfo/controlport/hostile"
 )
 
 // TestMain fails the run if a check or a server leaves a goroutine behind.
