@@ -8,8 +8,8 @@ import (
 
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
-	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/controlport/hostile"
+	"github.com/conninfo/conninfo/format"
 )
 
 // startedHostile runs relaysim with args and returns its control address.

@@ -6,8 +6,8 @@ import (
 
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
-	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/controlport/hostile"
+	"github.com/conninfo/conninfo/getinfo"
 )
 
 // A check runs against any control port on loopback; outside a test,

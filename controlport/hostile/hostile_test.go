@@ -11,8 +11,8 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
-	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/controlport/hostile"
+	"github.com/conninfo/conninfo/getinfo"
 )
 
 // TestMain fails the run if a check or a server leaves a goroutine behind.
