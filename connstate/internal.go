@@ -12,12 +12,9 @@ func Internal(addr netip.Addr) bool {
 		return true
 	}
 	addr = addr.Unmap()
-	if addr.Is4() {
-		return addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() ||
-			addr.IsLinkLocalUnicast() || zeroNet.Contains(addr) || sharedNet.Contains(addr)
-	}
-	return addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() ||
-		addr.IsLinkLocalUnicast() || siteLocal.Contains(addr)
+	// A prefix contains no address of the other family.
+	return addr.IsUnspecified() || addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
+		zeroNet.Contains(addr) || sharedNet.Contains(addr) || siteLocal.Contains(addr)
 }
 
 var (

@@ -78,10 +78,10 @@ func epochIndex(t time.Time, length time.Duration) int64 {
 func (h *Conns) current() *epochView {
 	length := h.Policy.EpochLength()
 	k := epochIndex(h.clock().Now(), length)
-	if h.epochs.lastAsked.Load() != k {
-		h.epochs.lastAsked.Store(k)
-	}
 	e := &h.epochs
+	if e.lastAsked.Load() != k {
+		e.lastAsked.Store(k)
+	}
 	if v := e.view.Load(); v != nil && !v.kept && (v.index == k || v.index == k-1 && e.armed.Load()) {
 		// This epoch's view; or, at an instant the timer is about to
 		// take, the last one: a question never waits for a view being
@@ -153,12 +153,16 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	// Each view rounds with offsets of its own, so that no controller can
 	// find where a line's rounding steps by adding bytes of its own.
 	policy := h.Policy.Dithered(h.seed())
+	prev := e.view.Load() // what the ratchet holds the counts to, if it is older
+	if prev != nil && prev.index >= k {
+		prev = nil
+	}
 	if h.Source != nil {
 		// A new buffer, since controllers may still be copying the last
 		// view's, sized from it so that it seldom grows.
 		var hint int
 		var prevCounts []lineCount
-		if prev := e.view.Load(); prev != nil && prev.index < k {
+		if prev != nil {
 			hint = len(prev.all) + len(prev.all)/8
 			prevCounts = prev.counts
 		}
@@ -166,7 +170,7 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 	}
 	if h.Totals != nil {
 		v.totals = policy.Totals(h.Totals())
-		if prev := h.epochs.view.Load(); prev != nil && prev.index < k {
+		if prev != nil {
 			p := prev.totals
 			v.totals = connstate.Totals{
 				RelayRead: max(v.totals.RelayRead, p.RelayRead), RelayWritten: max(v.totals.RelayWritten, p.RelayWritten),
@@ -174,7 +178,7 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 			}
 		}
 	}
-	h.epochs.view.Store(v)
+	e.view.Store(v)
 	return v
 }
 

@@ -22,12 +22,6 @@ import (
 
 const stemScript = "testdata/stem_client.py"
 
-// requireStem skips the test unless /usr/bin/python3 can import stem.
-func requireStem(t *testing.T) {
-	t.Helper()
-	stemtest.Require(t)
-}
-
 // stemPlan is what stem_client.py does once authenticated.
 type stemPlan struct {
 	Keys    []string   `json:"keys,omitempty"`
@@ -85,7 +79,7 @@ type stemResult struct {
 // in every failure message.
 func runStem(t *testing.T, s *server, auth, secret string, plan stemPlan) stemResult {
 	t.Helper()
-	requireStem(t)
+	stemtest.Require(t)
 	in, err := json.Marshal(plan)
 	require.NoError(t, err)
 	stdout, stderr := stemtest.Run(t, stemScript, []string{strconv.Itoa(int(s.addr.Port())), auth}, in, "CONNINFO_PASSWORD="+secret)
@@ -161,7 +155,7 @@ var stemAfterAuth = []string{`SETEVENTS SIGNAL CONF_CHANGED STATUS_SERVER`, `GET
 // with a cookie file only, then get_info of every key of the Mux, one at a
 // time and several at once, get_version, and unknown keys.
 func TestStemCookie(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	s := startFixture(t, "guard.conns", authCookie)
 	keys := append(s.exactKeys(), s.sampleConnKeys(t)...)
 	// Not "VERSION": stem answers it from its case-insensitive cache of version.
@@ -231,7 +225,7 @@ func TestStemCookie(t *testing.T) {
 // (an empty value), one entry (a single line) and a busy relay's ten
 // thousand lines (a data block).
 func TestStemConnAll(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	for _, tc := range []struct {
 		name  string
 		start func(t *testing.T) *server
@@ -255,7 +249,7 @@ func TestStemConnAll(t *testing.T) {
 // TestStemPassword: authenticate(password='secret') against a server with
 // a hashed password only. stem sends the password quoted.
 func TestStemPassword(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	s := startFixture(t, "guard.conns", authPassword)
 	keys := append([]string{"conn/all"}, s.sampleConnKeys(t)...)
 	r := runStem(t, s, "password", password, stemPlan{Keys: keys, Multi: stemMulti, Version: true})
@@ -279,7 +273,7 @@ func TestStemPassword(t *testing.T) {
 // and each cookie method forced through stem's authenticate_cookie and
 // authenticate_safecookie.
 func TestStemAuthMethods(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	const hex64 = `[0-9A-Fa-f]{64}`
 	for _, tc := range []struct {
 		name   string
@@ -313,7 +307,7 @@ func TestStemAuthMethods(t *testing.T) {
 // TestStemWrongPassword: stem raises IncorrectPassword for the server's
 // 515, and the server closes the connection.
 func TestStemWrongPassword(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	s := startFixture(t, "guard.conns", authPassword)
 	r := runStem(t, s, "password", "wrong", stemPlan{Version: true})
 	require.False(t, r.Authenticated)
@@ -334,7 +328,7 @@ func TestStemWrongPassword(t *testing.T) {
 // TestStemCookiePath: stem unescapes every COOKIEFILE escape tor uses, so
 // it authenticates whatever the cookie's path.
 func TestStemCookiePath(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	for _, d := range cookieDirs {
 		t.Run(d.name, func(t *testing.T) {
 			s := startFixture(t, "guard.conns", authCookie, cookieIn(t, d.name))
@@ -351,7 +345,7 @@ func TestStemCookiePath(t *testing.T) {
 // conn/<circ>/<conn> keys and the totals with stem, twice: both readings,
 // in one epoch, are what package oracle says the tier shows, identical.
 func TestStemPublicTier(t *testing.T) {
-	requireStem(t)
+	stemtest.Require(t)
 	fx, err := connstatetest.ReadFile(fixtureDir + "guard.conns")
 	require.NoError(t, err)
 	reg, clk, err := fx.Build()
