@@ -2,57 +2,117 @@ package controlport
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
+	"fmt"
 	"net"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/internal/cescape"
 )
 
-// protocolInfo answers PROTOCOLINFO [version ...]. Each argument must be a
-// decimal number, as tor requires; the answer is always version 1.
-func (c *conn) protocolInfo(args string) bool {
-	for _, v := range getinfo.SplitKeys(args) {
-		if !isDecimal(v) {
-			c.reply(string(cescape.AppendQuoted([]byte("513 No such version "), v)))
-			return c.authed.Load() // before authentication tor closes
+// A Command answers one command a host adds to the server
+// ([Config.Commands]). It is given the command's arguments, everything
+// after the command word and one whitespace byte (as
+// [protocol.SplitCommand] cuts them) without the line's CR, and appends its whole reply to dst,
+// each line ending in CR LF: for example "250 OK\r\n", or
+// "552 Unrecognized signal\r\n" ([getinfo.AppendStatusReply] frames a
+// reply of several lines). A reply that is empty or not so framed is
+// replaced by "551 Internal error", since a controller would lose track
+// of the replies after it. It is called from the controller's goroutine,
+// so from several at once.
+type Command func(dst []byte, args string) []byte
+
+// builtinCommands are the commands the server answers itself.
+var builtinCommands = []string{"QUIT", "PROTOCOLINFO", "AUTHCHALLENGE", "AUTHENTICATE", "GETINFO", "SETEVENTS", "GETCONF", "USEFEATURE", "SETROUTERPURPOSE"}
+
+// takeCommands checks and keeps the host's commands.
+func (s *Server) takeCommands(cmds map[string]Command) error {
+	s.commands = make(map[string]Command, len(cmds))
+	for name, f := range cmds {
+		upper := protocol.Upper(name)
+		switch cmd, args := protocol.SplitCommand([]byte(name)); {
+		case name == "" || cmd != name || args != "" || strings.HasPrefix(name, "+"):
+			return fmt.Errorf("%w: command %q is not a single command word", ErrConfig, name)
+		case slices.Contains(builtinCommands, upper):
+			return fmt.Errorf("%w: command %q is the server's own", ErrConfig, name)
+		case f == nil:
+			return fmt.Errorf("%w: command %q has no function", ErrConfig, name)
 		}
+		if _, dup := s.commands[upper]; dup {
+			return fmt.Errorf("%w: command %q given twice", ErrConfig, name)
+		}
+		s.commands[upper] = f
 	}
-	s := c.s
-	var b []byte
-	b = append(b, "250-PROTOCOLINFO 1\r\n250-AUTH METHODS="...)
-	var methods []string
-	if s.cookie != nil {
-		methods = append(methods, "COOKIE", "SAFECOOKIE")
-	}
-	if len(s.passwords) > 0 {
-		methods = append(methods, "HASHEDPASSWORD")
-	}
-	if len(methods) == 0 {
-		methods = append(methods, "NULL")
-	}
-	b = append(b, strings.Join(methods, ",")...)
-	if s.cookie != nil {
-		b = cescape.AppendQuoted(append(b, " COOKIEFILE="...), s.cookiePath)
-	}
-	b = cescape.AppendQuoted(append(b, "\r\n250-VERSION Tor="...), s.cfg.Version)
-	b = append(b, "\r\n250 OK\r\n"...)
-	c.bw.Write(b)
-	c.sentProtocolInfo = true
-	c.stepped()
-	return true
+	return nil
 }
 
-// isDecimal accepts what tor's strtol-based parse of a version does: an
-// optional sign and decimal digits, from 0 to LONG_MAX.
-func isDecimal(s string) bool {
-	n, err := strconv.ParseInt(s, 10, 64)
-	return err == nil && n >= 0
+// runCommand answers a host's command, replacing a reply that is not
+// framed as the control protocol frames replies.
+func (c *conn) runCommand(f Command, args string) {
+	start := len(c.out)
+	c.out = f(c.out, strings.TrimSuffix(args, "\r"))
+	if !framedReply(c.out[start:]) {
+		c.s.log.Warn("controlport: a host command's reply is not framed; sent 551 instead", "reply", c.out[start:])
+		c.out = append(c.out[:start], "551 Internal error\r\n"...)
+	}
+	c.bw.Write(c.out)
+	c.out = c.out[:0]
+}
+
+// framedReply reports whether b is one whole reply: lines "NNN-text" or
+// "NNN+text" (the latter followed by data up to a "." line), ending with
+// one "NNN text", all with the same code and CR LF.
+func framedReply(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	var code string
+	for len(b) > 0 {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 4 {
+			return false
+		}
+		line := b[:i]
+		b = b[i+2:]
+		if code == "" {
+			code = string(line[:3])
+		}
+		if string(line[:3]) != code || code[0] < '1' || code[0] > '6' || !isDigits(code) {
+			return false
+		}
+		switch line[3] {
+		case ' ':
+			return len(b) == 0
+		case '-':
+		case '+':
+			for {
+				j := bytes.Index(b, []byte("\r\n"))
+				if j < 0 {
+					return false
+				}
+				data := b[:j]
+				b = b[j+2:]
+				if string(data) == "." {
+					break
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // eventNames and featureNames are tor 0.4.9.11's, in its order.
@@ -63,7 +123,7 @@ const (
 
 func inList(list, name string) bool {
 	for _, n := range strings.Fields(list) {
-		if equalFoldASCII(n, name) {
+		if protocol.EqualFold(n, name) {
 			return true
 		}
 	}
@@ -81,7 +141,7 @@ func echo(prefix, word string) string {
 func (c *conn) setEvents(args string) bool {
 	for _, e := range getinfo.SplitKeys(args) {
 		// tor accepts and ignores EXTENDED and the obsolete AUTHDIR_NEWDESCS.
-		if !equalFoldASCII(e, "EXTENDED") && !equalFoldASCII(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
+		if !protocol.EqualFold(e, "EXTENDED") && !protocol.EqualFold(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
 			c.reply(echo("552 Unrecognized event ", e))
 			return true
 		}
@@ -108,7 +168,7 @@ func (c *conn) getConf(args string) bool {
 	keys := getinfo.SplitKeys(args)
 	var unknown []string
 	for _, k := range keys {
-		if !equalFoldASCII(k, "__OwningControllerProcess") {
+		if !protocol.EqualFold(k, "__OwningControllerProcess") {
 			unknown = append(unknown, echo("Unrecognized configuration key ", k))
 		}
 	}
@@ -151,46 +211,6 @@ func (s *Server) registerKeys() {
 	}
 }
 
-// httpMethods are the request lines tor refuses with its HTTP page.
-var httpMethods = []string{"GET ", "POST ", "PUT ", "DELETE ", "CONNECT "}
-
-var (
-	errHTTP = errors.New("controlport: an HTTP request")
-	errV0   = errors.New("controlport: the v0 control protocol")
-)
-
-// preAuthCheck is what tor looks for in its unprocessed input each time
-// bytes arrive before authentication, without waiting for a line end: an
-// HTTP request, or a v0 protocol header (a big-endian body type of 0x14 or
-// less in bytes 2 and 3; text never has that).
-func preAuthCheck(head []byte) error {
-	for _, m := range httpMethods {
-		if bytes.HasPrefix(head, []byte(m)) {
-			return errHTTP
-		}
-	}
-	if len(head) >= 4 && binary.BigEndian.Uint16(head[2:4]) <= 0x14 {
-		return errV0
-	}
-	return nil
-}
-
-// v0Refusal is tor's answer, in the v0 protocol's binary framing, to a
-// controller speaking it.
-const v0Refusal = "\x00\x60\x00\x00\x00\x01The v0 control protocol is not supported by Tor 0.1.2.17 and later; upgrade your controller.\x00\x00"
-
-// httpRefusal is tor's answer to a web browser pointed at the control port.
-const httpRefusal = "HTTP/1.0 501 Tor ControlPort is not an HTTP proxy\r\n" +
-	"Content-Type: text/html; charset=iso-8859-1\r\n\r\n" +
-	"<html>\n<head>\n<title>Tor's ControlPort is not an HTTP proxy</title>\n</head>\n<body>\n" +
-	"<h1>Tor's ControlPort is not an HTTP proxy</h1>\n<p>\n" +
-	"It appears you have configured your web browser to use Tor's control port as an HTTP proxy.\n" +
-	"This is not correct: Tor's default SOCKS proxy port is 9050.\n" +
-	"Please configure your client accordingly.\n</p>\n<p>\n" +
-	"See <a href=\"https://www.torproject.org/documentation.html\">https://www.torproject.org/documentation.html</a> for more information.\n" +
-	"<!-- Plus this comment, to make the body response more than 512 bytes, so      IE will be willing to display it. Comment comment comment comment      comment comment comment comment comment comment comment comment.-->\n" +
-	"</p>\n</body>\n</html>\n"
-
 // deadlineWriter gives every write to the controller its own deadline, so a
 // long reply to a reading controller never times out, but a controller
 // that stops reading is cut off.
@@ -220,41 +240,4 @@ func (c countingConn) Write(p []byte) (int, error) {
 	n, err := c.Conn.Write(p)
 	c.rc.AddWritten(uint64(n))
 	return n, err
-}
-
-// equalFoldASCII is tor's strcasecmp: it folds ASCII letters only, so that
-// "ſ" is not "s" and "ı" is not "i", as strings.EqualFold would have them.
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		if lowerASCII(a[i]) != lowerASCII(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
-
-// upperASCII upper-cases ASCII letters only.
-func upperASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'a' <= s[i] && s[i] <= 'z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'a' <= b[j] && b[j] <= 'z' {
-					b[j] -= 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

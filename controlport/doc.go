@@ -1,6 +1,8 @@
-// Package controlport is a tor control-port server for relay test
-// harnesses: real controllers (stem, nyx, bine) connect to it and ask
-// GETINFO, which a getinfo.Mux answers.
+// Package controlport is a tor control-port server for a Go relay and
+// for relay test harnesses: real controllers (stem, nyx, bine) connect to
+// it and ask GETINFO, which a getinfo.Mux answers. It is built on package
+// controlport/protocol, the request side of the protocol, which a host
+// with a control loop of its own can use directly.
 //
 // It speaks the control protocol as tor 0.4.9.11 does, byte for byte:
 // framing and the 1 MiB line limit, the rules before authentication
@@ -17,10 +19,10 @@
 // The departures are those of package getinfo: a key, an event, feature or
 // option name, or an unknown command word holding a control byte is echoed
 // C-escaped (tor echoes them raw, so that an ESC or BEL would reach the
-// controller's terminal), and a value is never "(null)". Commands tor has
-// but this server does not (SETCONF, SIGNAL, the multi-line +LOADCONF, ...)
-// get "510 Unrecognized command", and GETCONF knows only
-// __OwningControllerProcess. A controller that authenticates while
+// controller's terminal), and a value is never "(null)". The host adds
+// commands of its own ([Config.Commands]: SIGNAL, SETCONF, ...); others
+// tor has (the multi-line +LOADCONF, ...) get "510 Unrecognized command",
+// and GETCONF knows only __OwningControllerProcess. A controller that authenticates while
 // [Config.MaxControllers] others are is refused with "451 Resource
 // exhausted: too many controllers"; tor has no such limit.
 //

@@ -49,10 +49,3 @@ func Example() {
 	// 250 OK
 	// 250 closing connection
 }
-
-func ExampleHashPassword() {
-	hash := controlport.HashPassword("secret") // as tor --hash-password prints it
-	h, _ := controlport.ParseHashedPassword(hash)
-	fmt.Println(h.Matches([]byte("secret")), h.Matches([]byte("guess")))
-	// Output: true false
-}

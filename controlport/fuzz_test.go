@@ -14,43 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 )
-
-// FuzzLineReader feeds any bytes through the line reader and the command
-// splitter: no line holds a LF or reaches the limit, no command word holds
-// whitespace or a NUL, and nothing panics.
-func FuzzLineReader(f *testing.F) {
-	for _, s := range []string{
-		"GETINFO version\r\n", "GETINFO version\n", "GETINFO version\r\r\n", "\r\n", " GETINFO x\r\n",
-		"GETINFO ver\x00sion\r\n", "GET\x00INFO v\r\n", "+FOO\r\nline\r\n.\r\n", "no end", "\n\n\n",
-		"GETINFO\tversion\r\nQUIT\r\n", "a\rb\r\n",
-	} {
-		f.Add([]byte(s))
-	}
-	for _, s := range loadSessions(f) {
-		f.Add(s.input)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		r := newLineReader(iotestHalf(in))
-		for {
-			line, err := r.readLine()
-			if err != nil {
-				if err != io.EOF && err != errLineTooLong {
-					t.Fatalf("readLine: %v", err)
-				}
-				return
-			}
-			if bytes.IndexByte(line, '\n') >= 0 || len(line)+1 >= MaxLineLength {
-				t.Fatalf("bad line %q", line)
-			}
-			cmd, args := splitCommand(line)
-			if strings.ContainsAny(cmd, " \t\r\n\v\f\x00") || strings.IndexByte(args, 0) >= 0 {
-				t.Fatalf("splitCommand(%q) = %q, %q", line, cmd, args)
-			}
-		}
-	})
-}
 
 // iotestHalf returns a reader that hands out in in small pieces, so that
 // lines straddle reads.
@@ -65,43 +31,6 @@ func (r *smallReader) Read(p []byte) (int, error) {
 	n := copy(p[:min(len(p), 1+len(r.in)%7)], r.in)
 	r.in = r.in[n:]
 	return n, nil
-}
-
-// FuzzParseArgs checks the AUTHENTICATE and AUTHCHALLENGE argument parser:
-// no panic, positional words free of spaces, keyword keys never empty.
-func FuzzParseArgs(f *testing.F) {
-	for _, s := range []string{
-		"", "\"abc\"", "\"abc", "\"abc\"def", "foo=bar", "foo=\"a b\"", "=x", "00 11", "00\f11", "SAFECOOKIE 00",
-		"SAFECOOKIE\t00", "SAFECOOKIE \"my nonce\"", "SAFECOOKIE nonce=00", "\"a\\\"b\\\\c\"", "\"\\", "  \r\r",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, raw string) {
-		for npos := range 2 {
-			a, err := parseArgs(raw, npos)
-			if err != nil {
-				if err != errTooFewArgs && err != errKVSyntax {
-					t.Fatalf("parseArgs(%q, %d): unexpected error %v", raw, npos, err)
-				}
-				continue
-			}
-			if len(a.positional) != npos {
-				t.Fatalf("parseArgs(%q, %d): %d positional", raw, npos, len(a.positional))
-			}
-			for _, w := range a.positional {
-				if w == "" || strings.IndexByte(w, ' ') >= 0 {
-					t.Fatalf("parseArgs(%q): positional %q", raw, w)
-				}
-			}
-			for _, kv := range a.kwargs {
-				// A quote only opens a value at the start of one: inside a
-				// key, as in `a"=b`, it is part of the key, as in tor.
-				if strings.ContainsAny(kv.key, " \t\r\n\v=") || strings.HasPrefix(kv.key, `"`) {
-					t.Fatalf("parseArgs(%q): key %q", raw, kv.key)
-				}
-			}
-		}
-	})
 }
 
 // FuzzSession sends any bytes to a whole connection of a server that asks
@@ -141,7 +70,7 @@ var modeNames = map[string]int{"null": modeNull, "cookie": modeCookie, "password
 
 // fuzzCookie and fuzzServerNonce are fixed, so that seeds can authenticate.
 var (
-	fuzzCookie      = bytes.Repeat([]byte{0xc0, 0x0c}, CookieLen/2)
+	fuzzCookie      = bytes.Repeat([]byte{0xc0, 0x0c}, protocol.CookieLen/2)
 	fuzzServerNonce = bytes.Repeat([]byte{0x5e}, 32)
 )
 
@@ -154,7 +83,7 @@ func fuzzServers(tb testing.TB) []*Server {
 	m.HandleFunc("uptime", "Seconds up.", func(dst []byte, _ string) ([]byte, error) { return append(dst, "79"...), nil })
 	m.HandleFunc("lines", "Two lines.", func(dst []byte, _ string) ([]byte, error) { return append(dst, ".a\nb"...), nil })
 	dir := tb.TempDir()
-	hash := HashPassword(fuzzPassword)
+	hash := protocol.HashPassword(fuzzPassword)
 	configs := map[int]Config{
 		modeNull:     {NullAuth: true},
 		modeCookie:   {CookieFile: filepath.Join(dir, "cookie")},
@@ -171,13 +100,27 @@ func fuzzServers(tb testing.TB) []*Server {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		if srv.cookie != nil {
-			srv.cookie = fuzzCookie
+		// The same methods, with the fixed cookie and nonces.
+		auth := protocol.AuthConfig{Null: cfg.NullAuth, HashedPasswords: cfg.HashedPasswords, Version: srv.cfg.Version, Rand: fixedNonces{}}
+		if srv.cookiePath != "" {
+			auth.Cookie, auth.CookieFile = fuzzCookie, srv.cookiePath
 		}
-		srv.nonce = func(n int) []byte { return fuzzServerNonce[:n] }
+		if srv.auth, err = protocol.NewAuth(auth); err != nil {
+			tb.Fatal(err)
+		}
 		servers[mode] = srv
 	}
 	return servers
+}
+
+// fixedNonces gives every AUTHCHALLENGE the server nonce fuzzServerNonce.
+type fixedNonces struct{}
+
+func (fixedNonces) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = fuzzServerNonce[i%len(fuzzServerNonce)]
+	}
+	return len(p), nil
 }
 
 // seedSession is one line of testdata/sessions.txt, placeholders filled.
@@ -312,13 +255,13 @@ func (c *fakeConn) SetWriteDeadline(t time.Time) error { return nil }
 // checkFraming says what is wrong with a connection's output, or "".
 func checkFraming(out []byte) string {
 	switch {
-	case bytes.HasPrefix(out, []byte(httpRefusal)):
-		if len(out) != len(httpRefusal) {
+	case bytes.HasPrefix(out, protocol.Refusal(protocol.ErrHTTP)):
+		if len(out) != len(protocol.Refusal(protocol.ErrHTTP)) {
 			return "bytes after the HTTP page"
 		}
 		return ""
-	case bytes.HasSuffix(out, []byte(v0Refusal)):
-		out = out[:len(out)-len(v0Refusal)] // replies may precede it
+	case bytes.HasSuffix(out, protocol.Refusal(protocol.ErrV0)):
+		out = out[:len(out)-len(protocol.Refusal(protocol.ErrV0))] // replies may precede it
 	}
 	lines := strings.SplitAfter(string(out), "\r\n")
 	if last := lines[len(lines)-1]; last != "" {
@@ -354,13 +297,4 @@ func checkFraming(out []byte) string {
 		return "reply without its end line"
 	}
 	return ""
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

@@ -22,13 +22,14 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
 func TestLineLengthLimit(t *testing.T) {
 	s := cookieServer(t)
 	// A line of MaxLineLength-1 bytes with its CR LF is read: "GETINFO " and one long key.
-	key := strings.Repeat("k", controlport.MaxLineLength-1-len("GETINFO \r\n"))
+	key := strings.Repeat("k", protocol.MaxLineLength-1-len("GETINFO \r\n"))
 	c := s.Dial(t)
 	c.Authenticate(s.Auth)
 	c.Send("GETINFO " + key + "\r\n")
@@ -51,7 +52,7 @@ func TestLongLineWaitsForLF(t *testing.T) {
 	s := cookieServer(t)
 	c := s.Dial(t)
 	c.Authenticate(s.Auth)
-	c.Send("GETINFO " + strings.Repeat("c", controlport.MaxLineLength))
+	c.Send("GETINFO " + strings.Repeat("c", protocol.MaxLineLength))
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
 	n, err := c.Read(make([]byte, 1))
 	var ne net.Error
@@ -89,9 +90,9 @@ func TestHugeLineMemory(t *testing.T) {
 	least := func(size int) uint64 {
 		return min(allocated(size), allocated(size), allocated(size))
 	}
-	small := least(controlport.MaxLineLength + len(chunk))
+	small := least(protocol.MaxLineLength + len(chunk))
 	huge := least(16 << 20)
-	t.Logf("allocated for a %d-byte line: %d bytes; for a 16 MiB line: %d bytes", controlport.MaxLineLength+len(chunk), small, huge)
+	t.Logf("allocated for a %d-byte line: %d bytes; for a 16 MiB line: %d bytes", protocol.MaxLineLength+len(chunk), small, huge)
 	assert.Less(t, huge, small+(1<<20), "memory must not grow with the line")
 }
 
@@ -327,11 +328,46 @@ func TestConfigErrors(t *testing.T) {
 		{"bad hash", controlport.Config{Mux: getinfo.NewMux(), HashedPasswords: []string{"password"}}, "invalid hashed password"},
 		{"negative limit", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, MaxControllers: -1}, "negative limit"},
 		{"cookie dir missing", controlport.Config{Mux: getinfo.NewMux(), CookieFile: "/nonexistent/dir/cookie"}, "cookie file"},
+		{"builtin command", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, Commands: map[string]controlport.Command{"getinfo": okCommand}}, "is the server's own"},
+		{"two words", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, Commands: map[string]controlport.Command{"SIG NAL": okCommand}}, "not a single command word"},
+		{"multi-line", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, Commands: map[string]controlport.Command{"+LOADCONF": okCommand}}, "not a single command word"},
+		{"nil command", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, Commands: map[string]controlport.Command{"SIGNAL": nil}}, "no function"},
+		{"twice", controlport.Config{Mux: getinfo.NewMux(), NullAuth: true, Commands: map[string]controlport.Command{"SIGNAL": okCommand, "signal": okCommand}}, "given twice"},
 	}
 	for _, tt := range tests {
 		_, err := controlport.New(tt.cfg)
 		assert.ErrorContains(t, err, tt.want, tt.name)
 	}
+}
+
+func okCommand(dst []byte, _ string) []byte { return append(dst, "250 OK\r\n"...) }
+
+// A host's commands are answered after authentication, matched in any
+// case, and a reply that is not framed is replaced, never sent.
+func TestHostCommands(t *testing.T) {
+	var got []string
+	srv := startServer(t, controlport.Config{NullAuth: true, Commands: map[string]controlport.Command{
+		"SIGNAL": func(dst []byte, args string) []byte {
+			got = append(got, args)
+			if args != "NEWNYM" {
+				return append(dst, "552 Unrecognized signal\r\n"...)
+			}
+			return append(dst, "250 OK\r\n"...)
+		},
+		"BROKEN": func(dst []byte, _ string) []byte { return append(dst, "250 OK"...) },
+		"EMPTY":  func(dst []byte, _ string) []byte { return dst },
+		"MULTI": func(dst []byte, _ string) []byte {
+			return append(dst, "250+data=\r\na\r\n.\r\n250-x=1\r\n250 OK\r\n"...)
+		},
+	}})
+	c := srv.Dial(t)
+	c.Send("SIGNAL NEWNYM\r\n")
+	c.Expect("514 Authentication required.\r\n")
+	c = srv.Dial(t)
+	c.Authenticate(srv.Auth)
+	c.Send("signal NEWNYM\r\nSIGNAL BOGUS\r\nBROKEN\r\nEMPTY\r\nMULTI\r\n")
+	c.Expect("250 OK\r\n552 Unrecognized signal\r\n551 Internal error\r\n551 Internal error\r\n250+data=\r\na\r\n.\r\n250-x=1\r\n250 OK\r\n")
+	assert.Equal(t, []string{"NEWNYM", "BOGUS"}, got)
 }
 
 // A host whose Mux answers version already keeps its answer; the other

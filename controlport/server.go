@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -84,6 +85,13 @@ type Config struct {
 	// loopback ones. The control port is unencrypted; think twice.
 	AllowNonLoopback bool
 
+	// Commands adds the host's own commands (SIGNAL, SETCONF, ...), by
+	// command word, matched as tor matches commands: ASCII letters in any
+	// case. They are answered only after authentication. A name that is
+	// one of the server's own commands, or not a single command word, is
+	// an error of New.
+	Commands map[string]Command
+
 	// Registry, if set, registers each TCP controller as a control
 	// connection ('IXt') and counts its bytes, as a relay's registry would.
 	Registry *connstate.Registry
@@ -102,9 +110,9 @@ var ErrConfig = errors.New("controlport: invalid configuration")
 // It is safe for concurrent use; one Server may serve several listeners.
 type Server struct {
 	cfg        Config
-	cookie     []byte // nil without cookie authentication
-	cookiePath string // absolute
-	passwords  []HashedPassword
+	auth       *protocol.Auth
+	cookiePath string             // absolute
+	commands   map[string]Command // Config.Commands by upper-case name
 	log        *slog.Logger
 	epoch      time.Time // connections' activity is kept as monotonic offsets from it
 
@@ -121,8 +129,6 @@ type Server struct {
 	// lastArrived is the arrival (Server.since) given to the connection
 	// accepted last: guarded by mu.
 	lastArrived int64
-
-	nonce func(n int) []byte // AUTHCHALLENGE's server nonces: randomBytes, or fixed ones in the fuzz test
 }
 
 // New checks cfg, writes the cookie file if cookie authentication is on,
@@ -156,30 +162,35 @@ func New(cfg Config) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		conns:     map[*conn]struct{}{},
 		room:      make(chan struct{}, 1),
-		nonce:     randomBytes,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	for _, h := range cfg.HashedPasswords {
-		p, err := ParseHashedPassword(h)
-		if err != nil {
+		if _, err := protocol.ParseHashedPassword(h); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		s.passwords = append(s.passwords, p)
+	}
+	if err := s.takeCommands(cfg.Commands); err != nil {
+		return nil, err
 	}
 	// Everything that can fail before the cookie: a New that fails must not
 	// replace the cookie file of a server already using that path.
 	s.registerKeys()
+	authCfg := protocol.AuthConfig{Null: cfg.NullAuth, HashedPasswords: cfg.HashedPasswords, Version: cfg.Version}
 	if cfg.CookieFile != "" {
 		abs, err := filepath.Abs(cfg.CookieFile)
 		if err != nil {
 			return nil, fmt.Errorf("%w: cookie file: %w", ErrConfig, err)
 		}
-		if s.cookie, err = WriteCookieFile(abs); err != nil {
+		if authCfg.Cookie, err = protocol.WriteCookieFile(abs); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-		s.cookiePath = abs
+		s.cookiePath, authCfg.CookieFile = abs, abs
+	}
+	var err error
+	if s.auth, err = protocol.NewAuth(authCfg); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return s, nil
 }

@@ -11,19 +11,4 @@ import "github.com/conninfo/conninfo/internal/cescape"
 //
 // Escaping every control byte is a departure from tor: it keeps a hostile key
 // from breaking a reply line, whichever reply echoes it.
-func AppendEscapedKey(dst []byte, key string) []byte {
-	if !needsEscape(key) {
-		return append(dst, key...)
-	}
-	return cescape.Append(dst, key)
-}
-
-// needsEscape reports whether s holds a byte that could break a reply line.
-func needsEscape(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 0x20 && c != '\t') || c == 0x7f {
-			return true
-		}
-	}
-	return false
-}
+func AppendEscapedKey(dst []byte, key string) []byte { return cescape.AppendEcho(dst, key) }

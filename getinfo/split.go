@@ -1,10 +1,6 @@
 package getinfo
 
-import (
-	"strings"
-
-	"github.com/conninfo/conninfo/internal/torspace"
-)
+import "github.com/conninfo/conninfo/internal/torspace"
 
 // SplitKeys splits the arguments of a GETINFO command into keys, as tor
 // does: on the space byte only, ignoring runs of spaces, and trimming other
@@ -18,12 +14,5 @@ func SplitKeys(args string) []string {
 // AppendSplitKeys is like [SplitKeys] but appends the keys to dst, so that a
 // caller may reuse one slice. The keys share args' memory.
 func AppendSplitKeys(dst []string, args string) []string {
-	for args != "" {
-		key, rest, _ := strings.Cut(args, " ")
-		if key = torspace.Trim(key); key != "" {
-			dst = append(dst, key)
-		}
-		args = rest
-	}
-	return dst
+	return torspace.AppendWords(dst, args)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/scrub"
 )
@@ -153,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.CookieFile = o.cookieFile
 	case "password":
-		cfg.HashedPasswords = []string{controlport.HashPassword(o.password)}
+		cfg.HashedPasswords = []string{protocol.HashPassword(o.password)}
 	case "null":
 		cfg.NullAuth = true
 	}

@@ -6,7 +6,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/protocol"
 )
 
 // Auth says how a controller authenticates: with the cookie read from
@@ -29,8 +29,8 @@ func (a Auth) Line() (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("controlporttest: %w", err)
 		}
-		if len(cookie) != controlport.CookieLen {
-			return "", fmt.Errorf("controlporttest: %s holds %d bytes, not a %d-byte cookie", a.CookieFile, len(cookie), controlport.CookieLen)
+		if len(cookie) != protocol.CookieLen {
+			return "", fmt.Errorf("controlporttest: %s holds %d bytes, not a %d-byte cookie", a.CookieFile, len(cookie), protocol.CookieLen)
 		}
 		return "AUTHENTICATE " + hex.EncodeToString(cookie), nil
 	case a.Password != "":

@@ -12,6 +12,7 @@ import (
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/controlport/hostile"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -37,7 +38,7 @@ func start(t *testing.T, auth string, cfg controlport.Config) (string, controlpo
 	case "cookie":
 		cfg.CookieFile = filepath.Join(t.TempDir(), "control_auth_cookie")
 	case "password":
-		cfg.HashedPasswords = []string{controlport.HashPassword(password)}
+		cfg.HashedPasswords = []string{protocol.HashPassword(password)}
 	case "null":
 		cfg.NullAuth = true
 	default:

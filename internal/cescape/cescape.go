@@ -26,3 +26,15 @@ func AppendQuoted(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	return append(Append(dst, s), '"')
 }
+
+// AppendEcho appends a word a controller sent, for a reply that echoes
+// it: as sent, unless it holds a byte that could break a reply line (below
+// 0x20 other than TAB, or 0x7F), and then escaped as a whole.
+func AppendEcho(dst []byte, word string) []byte {
+	for i := 0; i < len(word); i++ {
+		if c := word[i]; (c < 0x20 && c != '\t') || c == 0x7f {
+			return Append(dst, word)
+		}
+	}
+	return append(dst, word...)
+}

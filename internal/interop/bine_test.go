@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conninfo/conninfo/controlport"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/internal/oracle"
 )
@@ -156,7 +157,7 @@ func TestBineCookie(t *testing.T) {
 	require.NoError(t, err)
 	cookie, err := os.ReadFile(pi.CookieFile)
 	require.NoError(t, err)
-	require.Len(t, cookie, controlport.CookieLen)
+	require.Len(t, cookie, protocol.CookieLen)
 
 	resp, err := c.SendRequest("AUTHENTICATE %s", hex.EncodeToString(cookie))
 	require.NoError(t, err)
@@ -199,7 +200,7 @@ func TestBineAuthFailures(t *testing.T) {
 		// The server's SERVERHASH is bound to its own cookie: bine, reading
 		// another, rejects the challenge before it sends AUTHENTICATE.
 		s := startFixture(t, "guard.conns", authCookie)
-		require.NoError(t, os.WriteFile(s.cookie, bytes.Repeat([]byte{0x42}, controlport.CookieLen), 0o600))
+		require.NoError(t, os.WriteFile(s.cookie, bytes.Repeat([]byte{0x42}, protocol.CookieLen), 0o600))
 		c := dialBine(t, s)
 		err := c.Authenticate("")
 		var pe textproto.ProtocolError

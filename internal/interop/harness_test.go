@@ -20,6 +20,7 @@ import (
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
+	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/internal/oracle"
 	"github.com/conninfo/conninfo/scrub"
@@ -161,10 +162,10 @@ func start(t *testing.T, reg *connstate.Registry, clk *connstatetest.Clock, mode
 	case authCookie:
 		cfg.CookieFile = filepath.Join(t.TempDir(), "control_auth_cookie")
 	case authPassword:
-		cfg.HashedPasswords = []string{controlport.HashPassword(password)}
+		cfg.HashedPasswords = []string{protocol.HashPassword(password)}
 	case authCookieAndPassword:
 		cfg.CookieFile = filepath.Join(t.TempDir(), "control_auth_cookie")
-		cfg.HashedPasswords = []string{controlport.HashPassword(password)}
+		cfg.HashedPasswords = []string{protocol.HashPassword(password)}
 	}
 	for _, o := range opts {
 		o(&st)

@@ -1,4 +1,4 @@
-package controlport
+package protocol
 
 import (
 	"crypto/sha1"
@@ -19,7 +19,7 @@ const (
 )
 
 // ErrBadHashedPassword is wrapped by the errors of [ParseHashedPassword].
-var ErrBadHashedPassword = errors.New("controlport: invalid hashed password")
+var ErrBadHashedPassword = errors.New("protocol: invalid hashed password")
 
 // HashedPassword is a parsed HashedControlPassword value.
 type HashedPassword struct {

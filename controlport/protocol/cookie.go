@@ -1,4 +1,4 @@
-package controlport
+package protocol
 
 import (
 	"crypto/hmac"
@@ -25,22 +25,22 @@ func WriteCookieFile(path string) ([]byte, error) {
 	cookie := randomBytes(CookieLen)
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".control_auth_cookie-*")
 	if err != nil {
-		return nil, fmt.Errorf("controlport: cookie file: %w", err)
+		return nil, fmt.Errorf("protocol: cookie file: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
 	if err := tmp.Chmod(0o600); err != nil {
 		tmp.Close()
-		return nil, fmt.Errorf("controlport: cookie file: %w", err)
+		return nil, fmt.Errorf("protocol: cookie file: %w", err)
 	}
 	if _, err := tmp.Write(cookie); err != nil {
 		tmp.Close()
-		return nil, fmt.Errorf("controlport: cookie file: %w", err)
+		return nil, fmt.Errorf("protocol: cookie file: %w", err)
 	}
 	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("controlport: cookie file: %w", err)
+		return nil, fmt.Errorf("protocol: cookie file: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, fmt.Errorf("controlport: cookie file: %w", err)
+		return nil, fmt.Errorf("protocol: cookie file: %w", err)
 	}
 	return cookie, nil
 }
