@@ -363,6 +363,17 @@ func (c *Consensus) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (neti
 	return r.PublishedAt(addr), true
 }
 
+// Nickname returns the nickname of the relay with identity fp, as ORCONN
+// events name a relay ("$FINGERPRINT~nickname"), and false if the
+// consensus lists none.
+func (c *Consensus) Nickname(fp connstate.Fingerprint) (string, bool) {
+	r, ok := c.Lookup(fp)
+	if !ok {
+		return "", false
+	}
+	return r.Nickname, true
+}
+
 // PublishedAt returns the ORPort the entry publishes at addr (compared
 // without zone, IPv4-mapped as IPv4), or the zero AddrPort if it publishes
 // none there.

@@ -104,6 +104,18 @@ func (s *FileSource) AppendAuthorities(dst []byte) ([]byte, error) {
 // [Consensus.LookupRelay] does. Without a readable, valid file it lists
 // none: the public tier then shows no endpoint, failing closed.
 func (s *FileSource) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (netip.AddrPort, bool) {
+	return s.current().LookupRelay(fp, addr)
+}
+
+// Nickname is [Consensus.Nickname] on the file's current reading,
+// rechecked as LookupRelay rechecks it.
+func (s *FileSource) Nickname(fp connstate.Fingerprint) (string, bool) {
+	return s.current().Nickname(fp)
+}
+
+// current returns the file's reading, parsing it again if RelayRecheck has
+// passed since it was last checked and it changed.
+func (s *FileSource) current() *Consensus {
 	clock := s.clock
 	if clock == nil {
 		clock = connstate.RealClock() // a zero FileSource
@@ -119,7 +131,7 @@ func (s *FileSource) LookupRelay(fp connstate.Fingerprint, addr netip.Addr) (net
 	if !fresh {
 		l = s.load()
 	}
-	return l.consensus.LookupRelay(fp, addr)
+	return l.consensus
 }
 
 // load returns the file's current reading, parsing it again only if it

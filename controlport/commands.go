@@ -10,6 +10,7 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport/protocol"
+	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -115,11 +116,8 @@ func isDigits(s string) bool {
 	return true
 }
 
-// eventNames and featureNames are tor 0.4.9.11's, in its order.
-const (
-	eventNames   = "CIRC CIRC_MINOR STREAM ORCONN BW DEBUG INFO NOTICE WARN ERR NEWDESC ADDRMAP DESCCHANGED NS STATUS_GENERAL STATUS_CLIENT STATUS_SERVER GUARD STREAM_BW CLIENTS_SEEN NEWCONSENSUS BUILDTIMEOUT_SET SIGNAL CONF_CHANGED CONN_BW CELL_STATS CIRC_BW TRANSPORT_LAUNCHED HS_DESC HS_DESC_CONTENT NETWORK_LIVENESS"
-	featureNames = "VERBOSE_NAMES EXTENDED_EVENTS"
-)
+// featureNames are tor 0.4.9.11's, in its order.
+const featureNames = "VERBOSE_NAMES EXTENDED_EVENTS"
 
 func inList(list, name string) bool {
 	for _, n := range strings.Fields(list) {
@@ -136,15 +134,24 @@ func echo(prefix, word string) string {
 	return prefix + `"` + string(getinfo.AppendEscapedKey(nil, word)) + `"`
 }
 
-// setEvents accepts tor's event names and sends no events: the harness has
-// none to send. An unknown name gets tor's 552.
+// setEvents answers SETEVENTS: tor's 552 for an unknown name, else the
+// new set, which replaces the last, and 250 OK. Without Config.Events the
+// names are accepted and no event is sent.
 func (c *conn) setEvents(args string) bool {
-	for _, e := range getinfo.SplitKeys(args) {
-		// tor accepts and ignores EXTENDED and the obsolete AUTHDIR_NEWDESCS.
-		if !protocol.EqualFold(e, "EXTENDED") && !protocol.EqualFold(e, "AUTHDIR_NEWDESCS") && !inList(eventNames, e) {
-			c.reply(echo("552 Unrecognized event ", e))
-			return true
+	set, unknown := events.ParseSet(getinfo.SplitKeys(args))
+	if unknown != "" {
+		c.reply(echo("552 Unrecognized event ", unknown))
+		return true
+	}
+	if pub := c.s.cfg.Events; pub != nil {
+		if c.sub == nil {
+			if set == 0 {
+				c.reply("250 OK")
+				return true
+			}
+			c.startEvents(pub)
 		}
+		c.sub.Set(set)
 	}
 	c.reply("250 OK")
 	return true
@@ -192,7 +199,7 @@ func (c *conn) getConf(args string) bool {
 func (s *Server) registerKeys() {
 	keys := []struct{ key, doc, value string }{
 		{"version", "The version this server reports, in tor's format.", s.cfg.Version},
-		{"events/names", "Event names SETEVENTS accepts (no events are sent).", eventNames},
+		{"events/names", "Event names SETEVENTS accepts.", events.Names},
 		{"features/names", "Feature names USEFEATURE accepts.", featureNames},
 	}
 	m := s.cfg.Mux

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport/protocol"
+	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -32,9 +34,15 @@ type conn struct {
 	wasted    atomic.Int32 // commands before authenticating that failed to parse
 	reading   atomic.Bool  // blocked reading the peer, all it sent consumed
 	sess      *protocol.Session
-	out       []byte // the reply being built, reused between commands
-	keys      []string
-	replies   getinfo.ReplyWriter // keeps its buffers between GETINFOs
+	// wmu is held while a reply or events are written to bw, so that
+	// events go between replies, never inside one.
+	wmu        sync.Mutex
+	sub        *events.Subscription // after the first SETEVENTS asking for an event, with Config.Events
+	eventsDone chan struct{}        // closed to stop the events writer
+	eventsWG   sync.WaitGroup       // the events writer
+	out        []byte               // the reply being built, reused between commands
+	keys       []string
+	replies    getinfo.ReplyWriter // keeps its buffers between GETINFOs
 }
 
 func (s *Server) newConn(nc net.Conn, arrived int64) *conn {
@@ -107,17 +115,48 @@ func (c *conn) serve() {
 				return
 			}
 		}
+		c.wmu.Lock()
 		keepOpen := c.dispatch(cmd, args)
+		sent := true
 		if !keepOpen || !c.lr.Buffered() {
-			if !c.flush() {
-				return
-			}
+			sent = c.flush()
 		}
-		if !keepOpen {
+		c.wmu.Unlock()
+		if !keepOpen || !sent {
 			return
 		}
 	}
+	c.wmu.Lock()
 	c.flush() // shutting down: send what the last command answered
+	c.wmu.Unlock()
+}
+
+// startEvents subscribes the controller to pub's events and starts the
+// goroutine that writes them between replies.
+func (c *conn) startEvents(pub *events.Publisher) {
+	c.sub = pub.Subscribe()
+	c.eventsDone = make(chan struct{})
+	c.eventsWG.Add(1)
+	go func() {
+		defer c.eventsWG.Done()
+		var buf []byte
+		for {
+			select {
+			case <-c.eventsDone:
+				return
+			case <-c.sub.Ready():
+			}
+			c.wmu.Lock()
+			buf = c.sub.AppendPending(buf[:0])
+			c.bw.Write(buf)
+			ok := c.flush()
+			c.wmu.Unlock()
+			if !ok {
+				c.interrupt() // the controller is gone or stuck: end the connection
+				return
+			}
+		}
+	}()
 }
 
 // refuse answers a read that ended the connection: tor's answers to an
@@ -125,13 +164,20 @@ func (c *conn) serve() {
 // EOF, a timeout before authenticating or a shutdown.
 func (c *conn) refuse(err error) {
 	if b := protocol.Refusal(err); b != nil {
+		c.wmu.Lock()
 		c.bw.Write(b)
 		c.flush()
+		c.wmu.Unlock()
 	}
 }
 
 func (c *conn) close() {
 	c.nc.Close()
+	if c.sub != nil {
+		close(c.eventsDone)
+		c.eventsWG.Wait()
+		c.sub.Close()
+	}
 	if c.rc != nil {
 		c.rc.Close()
 	}

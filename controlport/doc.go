@@ -13,7 +13,8 @@
 // for unknown commands, and tor's answers to an HTTP request and to the
 // old v0 protocol, which it gives as soon as the bytes arrive. After
 // authenticating it answers GETINFO, and what stem sends when it connects:
-// SETEVENTS (known event names are accepted; no events are ever sent),
+// SETEVENTS (tor's names are accepted; with [Config.Events] the events
+// package's are sent, between replies, never inside one),
 // GETCONF __OwningControllerProcess, and USEFEATURE.
 //
 // The departures are those of package getinfo: a key, an event, feature or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport/protocol"
+	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
 )
 
@@ -91,6 +92,11 @@ type Config struct {
 	// one of the server's own commands, or not a single command word, is
 	// an error of New.
 	Commands map[string]Command
+
+	// Events, if set, sends tor's events to the controllers that ask for
+	// them with SETEVENTS, between replies. Without it SETEVENTS accepts
+	// tor's names and no event is ever sent.
+	Events *events.Publisher
 
 	// Registry, if set, registers each TCP controller as a control
 	// connection ('IXt') and counts its bytes, as a relay's registry would.

@@ -378,15 +378,15 @@ func ExampleConns() {
 	}).Register(mux)
 	all, _ := mux.Answer(nil, "conn/all")
 	fmt.Println(string(all))
-	relay := strings.Fields(string(all))[0] // the relay's line sorts first here
+	relay := strings.Fields(strings.Split(string(all), "\n")[1])[0] // the relay's line sorts second here
 	line, _ := mux.Answer(nil, "conn/0/"+relay)
 	fmt.Println(string(line))
 	_, err = mux.Answer(nil, "conn/1041/23")
 	fmt.Println(err)
 	// Output:
-	// 13195071076540780328 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
-	// 17857333780935886364 0 0 0 0 IRt 786432 0 40
-	// 13195071076540780328 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
+	// 532798976616321 0 0 0 0 IRt 786432 0 40
+	// 3544444323729561 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
+	// 3544444323729561 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600
 	// getinfo: 552 Unrecognized key "conn/1041/23"
 }
 

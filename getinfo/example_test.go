@@ -129,7 +129,7 @@ func ExampleReplyWriter() {
 	}
 	// Output:
 	// 250-version=0.4.9.11\r\n
-	// 250-conn/all=1258684166773748067 0 0 0 0 IRt 262144 0 0\r\n
+	// 250-conn/all=4219976324287089 0 0 0 0 IRt 262144 0 0\r\n
 	// 250 OK\r\n
 	// 552 Unrecognized key "nosuchkey"\r\n
 	// 510 Unrecognized command "SIGNAL"\r\n

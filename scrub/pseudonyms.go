@@ -8,12 +8,17 @@ package scrub
 // shows neither, while a connection keeps one ID for as long as the key
 // lives, as controllers need to follow it from answer to answer.
 //
-// Each permutation is a four-round Feistel network over the two 32-bit
-// halves of an ID, its round function the SplitMix64 finalizer of the
-// half mixed with a round key, walked again on 0 so that 0, which means
-// "no circuit", is never an image: a bijection of the IDs from 1 to
-// 2^64-1 onto themselves. A circuit's round keys are the finalizer of the
-// connection's, each mixed with 0xC1C5C1C5C1C5C1C5.
+// Each permutation is a four-round Feistel network over the two 26-bit
+// halves of an ID below 2^52, its round function the SplitMix64 finalizer
+// of the half mixed with a round key, walked again on 0 so that 0, which
+// means "no circuit", is never an image: a bijection of the IDs from 1 to
+// 2^52-1 onto themselves. Pseudonyms so have at most 16 digits, as stem
+// requires of a connection's or circuit's ID (it drops an event whose ID
+// is longer). The IDs from 2^52 on, which only a replayed registry
+// reaches, are permuted among themselves by the same network over 32-bit
+// halves, walked until the image is 2^52 or more. A circuit's round keys
+// are the finalizer of the connection's, each mixed with
+// 0xC1C5C1C5C1C5C1C5.
 //
 // A Pseudonyms is immutable and safe for concurrent use.
 type Pseudonyms struct {
@@ -40,20 +45,39 @@ func (p *Pseudonyms) Conn(id uint64) uint64 { return p.walk(&p.conns, id) }
 // Circ returns the pseudonym of circuit id; 0, no circuit, stays 0.
 func (p *Pseudonyms) Circ(id uint64) uint64 { return p.walk(&p.circs, id) }
 
-// walk permutes id with keys, again while the image is 0.
+// MaxShortPseudonym is the largest pseudonym of an ID below 2^52: every
+// ID a registry issues by counting from 1 shows as at most 16 digits.
+const MaxShortPseudonym = 1<<52 - 1
+
+// walk permutes id with keys: within [1, 2^52) for the IDs there, within
+// [2^52, 2^64) for the others, again while the image falls outside.
 func (p *Pseudonyms) walk(keys *[4]uint64, id uint64) uint64 {
 	if id == 0 || p == nil {
 		return id
 	}
-	for {
-		l, r := uint32(id>>32), uint32(id)
-		for _, k := range keys {
-			l, r = r, l^uint32(mix64(uint64(r)^k))
+	if id <= MaxShortPseudonym {
+		for {
+			if id = feistel(keys, id, 26); id != 0 {
+				return id
+			}
 		}
-		if id = uint64(l)<<32 | uint64(r); id != 0 {
+	}
+	for {
+		if id = feistel(keys, id, 32); id > MaxShortPseudonym {
 			return id
 		}
 	}
+}
+
+// feistel permutes the low 2×half bits of id: four rounds over its two
+// halves.
+func feistel(keys *[4]uint64, id uint64, half uint) uint64 {
+	mask := uint64(1)<<half - 1
+	l, r := id>>half&mask, id&mask
+	for _, k := range keys {
+		l, r = r, (l^mix64(r^k))&mask
+	}
+	return l<<half | r
 }
 
 // mix64 is the SplitMix64 finalizer.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -328,5 +329,13 @@ func TestPseudonymsPermute(t *testing.T) {
 			assert.NotEqual(t, q.Conn(a), q.Conn(b))
 		}
 		assert.NotZero(t, q.Conn(a))
+		// An ID below 2^52 keeps within 16 digits, as stem wants an ID; a
+		// larger one stays out of that range, so that none collide.
+		for _, id := range []uint64{a, b, rapid.Uint64Range(1, scrub.MaxShortPseudonym).Draw(t, "short")} {
+			short := id <= scrub.MaxShortPseudonym
+			assert.Equal(t, short, q.Conn(id) <= scrub.MaxShortPseudonym, "conn %d", id)
+			assert.Equal(t, short, q.Circ(id) <= scrub.MaxShortPseudonym, "circ %d", id)
+		}
 	})
+	assert.Len(t, strconv.FormatUint(scrub.MaxShortPseudonym, 10), 16)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/protocol"
+	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/scrub"
 )
@@ -127,7 +128,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	policy := tierPolicy(o.tier, relays, o.epoch)
 
 	mux := getinfo.NewMux()
-	(&getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}).Register(mux)
+	conns := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}
+	conns.Register(mux)
+	ecfg := events.Config{Conns: conns}
+	if n, ok := relays.(events.Nicknames); ok {
+		ecfg.Nicknames = n
+	}
+	pub, err := events.New(ecfg)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	pub.Register(mux)
 	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }}).Register(mux)
 	proc := &getinfo.Process{Policy: policy}
 	proc.Register(mux)
@@ -138,7 +150,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	(&getinfo.Authorities{Source: staticAuthorities{auth}}).Register(mux)
 	(&getinfo.InfoNames{}).Register(mux)
 
-	cfg := controlport.Config{Mux: mux, Version: version}
+	cfg := controlport.Config{Mux: mux, Version: version, Events: pub}
 	if sim != nil {
 		cfg.Registry = reg // the controllers' own connections show as IXt
 	}

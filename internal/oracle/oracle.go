@@ -167,11 +167,13 @@ func PublicLines(entries []connstate.Entry, listed Listed, epochSeconds, seed ui
 }
 
 // Pseudonym is the CONN_ID the public tier shows for connection id under
-// the keys k0, k1: four Feistel rounds over id's 32-bit halves, each round
-// key the SplitMix64 finalizer of k0 mixed with the round and with the
-// finalizer of k1 plus the round, the round function the low 32 bits of
-// the finalizer of the right half mixed with the round key; repeated while
-// the result is 0. 0 itself stays 0.
+// the keys k0, k1. For an id below 2^52: four Feistel rounds over its two
+// 26-bit halves, each round key the SplitMix64 finalizer of k0 mixed with
+// the round and with the finalizer of k1 plus the round, the round
+// function the low 26 bits of the finalizer of the right half mixed with
+// the round key; repeated while the result is 0, so that it is at most 16
+// digits. For a larger id: the same rounds over 32-bit halves, repeated
+// while the result is below 2^52. 0 itself stays 0.
 func Pseudonym(k0, k1, id uint64) uint64 {
 	return feistel(roundKeys(k0, k1), id)
 }
@@ -196,15 +198,22 @@ func roundKeys(k0, k1 uint64) [4]uint64 {
 }
 
 func feistel(keys [4]uint64, id uint64) uint64 {
+	const short = uint64(1) << 52
 	if id == 0 {
 		return 0
 	}
+	bits := uint(32)
+	if id < short {
+		bits = 26
+	}
+	low := func(x uint64) uint64 { return x % (uint64(1) << bits) }
 	for {
-		l, r := uint32(id>>32), uint32(id)
+		l, r := id>>bits, low(id)
 		for _, k := range keys {
-			l, r = r, l^uint32(splitmix(uint64(r)^k))
+			l, r = r, low(l^splitmix(r^k))
 		}
-		if id = uint64(l)<<32 | uint64(r); id != 0 {
+		id = l<<bits + r
+		if bits == 26 && id != 0 || bits == 32 && id >= short {
 			return id
 		}
 	}

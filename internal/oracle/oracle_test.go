@@ -33,13 +33,13 @@ func TestLines(t *testing.T) {
 	listed := oracle.Listed{fp: {netip.MustParseAddrPort("128.31.0.34:9101")}}
 	origin := leg
 	origin.CircID, origin.Origin = 1042, true
-	// Under the keys (0, 0): 17 -> 14675405237652476505, 23 -> 6166189091590382167,
-	// circuit 1042 -> 16171322264232577043; sorted by those.
-	assert.Equal(t, "6166189091590382167 0 0 0 0 IRt 0 0 40\n"+
-		"14675405237652476505 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
-		"14675405237652476505 16171322264232577043 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
+	// Under the keys (0, 0): 17 -> 1918893424303825, 23 -> 2057966647301277,
+	// circuit 1042 -> 349328337847546; sorted by those.
+	assert.Equal(t, "1918893424303825 0 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 1048576 524288 3600\n"+
+		"2057966647301277 0 0 0 0 IRt 0 0 40\n"+
+		"1918893424303825 349328337847546 9695DFC35FFEB861329B9F1AB04C46397020CE31 128.31.0.34:9101 0 ORT 0 0 3600",
 		oracle.PublicLines([]connstate.Entry{relay, client, leg, origin}, listed, 10, 0), "the carried leg is not shown")
-	assert.Equal(t, "14675405237652476505 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
+	assert.Equal(t, "1918893424303825 0 0 0 0 ORT 1048576 524288 3600", oracle.PublicLines([]connstate.Entry{relay}, nil, 10, 0), "not listed")
 	for seed := range uint64(20) {
 		v, _ := oracle.PublicView(client, listed, 10, seed)
 		assert.Contains(t, []uint64{0, oracle.PublicRound}, v.Read, "4000 bytes: 0 or 256 KiB, as the seed draws")

@@ -1,0 +1,55 @@
+package getinfo
+
+import (
+	"time"
+
+	"github.com/conninfo/conninfo/connstate"
+)
+
+// Shown is what a [Conns] tells controllers at one moment: conn/all's
+// value and the totals, exactly as its keys answer them then. Event
+// sources (package events) are built on it, so that an event says no more
+// than the keys do.
+type Shown struct {
+	// Epoch is, in the public tier, the index of the epoch the view is of:
+	// its instant is Epoch × the epoch's length, in Unix time. In the other
+	// tiers, which answer live, it is 0.
+	Epoch int64
+	// At is the view's instant in the public tier, or when it was taken.
+	At time.Time
+	// All is conn/all's value (empty if it was not asked for, or without a
+	// Source). In the public tier it is the epoch's view, shared with every
+	// controller: read it, never change it.
+	All []byte
+	// Totals are what the totals keys answer (zero without Conns.Totals).
+	Totals connstate.Totals
+}
+
+// Show returns what the keys answer now: in the public tier the current
+// epoch's view, which asking keeps being taken, as a question does; in the
+// other tiers a live reading, conn/all's value only if lines is set (it
+// walks every connection).
+func (h *Conns) Show(lines bool) Shown {
+	if h.Policy.EpochLength() > 0 {
+		v := h.current()
+		return Shown{
+			Epoch:  v.index,
+			At:     time.Unix(0, v.index*int64(h.Policy.EpochLength())),
+			All:    v.all,
+			Totals: v.totals,
+		}
+	}
+	now := h.clock().Now()
+	s := Shown{At: now}
+	if lines && h.Source != nil {
+		s.All = h.appendAll(nil, now, h.Policy)
+	}
+	if h.Totals != nil {
+		s.Totals = h.Policy.Totals(h.Totals())
+	}
+	return s
+}
+
+// ClockUsed returns the clock that places the epochs and dates the lines:
+// Conns.Clock, else the Source's own (a Registry's), else the real one.
+func (h *Conns) ClockUsed() connstate.Clock { return h.clock() }
