@@ -169,28 +169,12 @@ func (c *conn) useFeature(args string) bool {
 	return true
 }
 
-// getConf knows one option, the one stem asks for after authenticating;
-// it is unset here, so tor's answer names it without a value.
+// getConf answers GETCONF from Config.Options: without it, only
+// __OwningControllerProcess, unset, which stem asks for on connecting.
 func (c *conn) getConf(args string) bool {
-	keys := getinfo.SplitKeys(args)
-	var unknown []string
-	for _, k := range keys {
-		if !protocol.EqualFold(k, "__OwningControllerProcess") {
-			unknown = append(unknown, echo("Unrecognized configuration key ", k))
-		}
-	}
-	switch {
-	case len(unknown) > 0:
-		c.bw.Write(getinfo.AppendStatusReply(nil, 552, unknown...))
-	case len(keys) == 0:
-		c.reply("250 OK")
-	default:
-		values := make([]string, len(keys))
-		for i := range values {
-			values[i] = "__OwningControllerProcess"
-		}
-		c.bw.Write(getinfo.AppendStatusReply(nil, 250, values...))
-	}
+	c.out = c.s.cfg.Options.AppendGetConf(c.out[:0], getinfo.SplitKeys(args))
+	c.bw.Write(c.out)
+	c.out = c.out[:0]
 	return true
 }
 
@@ -208,6 +192,9 @@ func (s *Server) registerKeys() {
 		if !n.Prefix {
 			held[n.Key] = true
 		}
+	}
+	if s.cfg.Options != nil && !held["config/names"] && !held["config-text"] {
+		s.cfg.Options.Register(m)
 	}
 	for _, k := range keys {
 		if held[k.key] {

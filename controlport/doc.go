@@ -23,7 +23,8 @@
 // controller's terminal), and a value is never "(null)". The host adds
 // commands of its own ([Config.Commands]: SIGNAL, SETCONF, ...); others
 // tor has (the multi-line +LOADCONF, ...) get "510 Unrecognized command",
-// and GETCONF knows only __OwningControllerProcess. A controller that authenticates while
+// and GETCONF knows the options the host registers ([Config.Options]) and
+// __OwningControllerProcess. A controller that authenticates while
 // [Config.MaxControllers] others are is refused with "451 Resource
 // exhausted: too many controllers"; tor has no such limit.
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/options"
 )
 
 // DefaultVersion is the version the server reports when [Config.Version]
@@ -92,6 +93,12 @@ type Config struct {
 	// one of the server's own commands, or not a single command word, is
 	// an error of New.
 	Commands map[string]Command
+
+	// Options, if set, are the configuration options GETCONF answers, and
+	// New registers config/names and config-text for them on Mux (unless
+	// it holds them). Without it GETCONF knows only
+	// __OwningControllerProcess, unset, which stem asks for.
+	Options *options.Set
 
 	// Events, if set, sends tor's events to the controllers that ask for
 	// them with SETEVENTS, between replies. Without it SETEVENTS accepts
