@@ -48,7 +48,9 @@ type Circuit struct {
 	legs    []*Leg
 	in, out *Leg // the inbound and outbound legs, if bound
 	closed  bool
-	origin  bool // set at open, never changed: read without the lock
+	origin  bool   // set at open, never changed: read without the lock
+	purpose string // likewise
+	opened  int64  // likewise: Registry.now at open
 }
 
 // Leg is the handle of one circuit's use of one connection. It counts that

@@ -219,6 +219,23 @@ type CircuitConfig struct {
 	// testing, directory or onion-service circuits: tor's origin circuits,
 	// the ones circuit-status lists), rather than carrying it for others.
 	Origin bool
+	// Purpose is an origin circuit's purpose as tor's CIRC event names it
+	// (GENERAL, TESTING, HS_SERVICE_INTRO, ...): upper-case letters,
+	// digits and underscores. Empty means GENERAL.
+	Purpose string
+}
+
+// DefaultPurpose is an origin circuit's purpose when CircuitConfig.Purpose
+// is empty.
+const DefaultPurpose = "GENERAL"
+
+func validPurpose(p string) bool {
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return len(p) <= 64
 }
 
 // OpenCircuit registers a new circuit with no legs. Bind its legs with
@@ -227,13 +244,21 @@ func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
 	if !r.usable() {
 		return nil, fmt.Errorf("%w: open circuit", errUnusable)
 	}
+	if !validPurpose(cfg.Purpose) {
+		return nil, fmt.Errorf("%w: circuit purpose %q: want upper-case letters, digits and underscores", ErrInvalid, cfg.Purpose)
+	}
+	purpose := cfg.Purpose
+	if purpose == "" {
+		purpose = DefaultPurpose
+	}
+	opened := r.now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	id, err := nextID(r.lastCircID, cfg.ID)
 	if err != nil {
 		return nil, fmt.Errorf("%w (open circuit)", err)
 	}
-	c := &Circuit{reg: r, id: id, origin: cfg.Origin}
+	c := &Circuit{reg: r, id: id, origin: cfg.Origin, purpose: purpose, opened: opened}
 	r.lastCircID = id
 	r.circs.add(id, c)
 	if cfg.Origin {

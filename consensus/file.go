@@ -229,3 +229,15 @@ func kind(m fs.FileMode) string {
 	}
 	return "not a regular file"
 }
+
+// AppendNetworkStatus is [Consensus.AppendNetworkStatus] on the file's
+// current reading: nothing without a readable, valid file.
+func (s *FileSource) AppendNetworkStatus(dst []byte) []byte {
+	return s.current().AppendNetworkStatus(dst)
+}
+
+// AppendRouterStatus is [Consensus.AppendRouterStatus] on the file's
+// current reading.
+func (s *FileSource) AppendRouterStatus(dst []byte, fp connstate.Fingerprint) ([]byte, bool) {
+	return s.current().AppendRouterStatus(dst, fp)
+}

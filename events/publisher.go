@@ -28,7 +28,7 @@ type Config struct {
 	// Nicknames, if set, names a relay peer in ORCONN as tor does,
 	// "$FINGERPRINT~nickname"; without it a relay is "$FINGERPRINT". A
 	// *consensus.Consensus and a *consensus.FileSource fit.
-	Nicknames Nicknames
+	Nicknames getinfo.Nicknames
 	// QueueLen bounds each subscription's queue (default
 	// [DefaultQueueLen]): a controller that stops taking its events loses
 	// the newer ones, never grows the relay's memory.
@@ -36,11 +36,6 @@ type Config struct {
 	// Logger receives the count of events a subscription lost; nil
 	// discards it.
 	Logger *slog.Logger
-}
-
-// Nicknames looks up the nickname of a relay by its identity.
-type Nicknames interface {
-	Nickname(fp connstate.Fingerprint) (string, bool)
 }
 
 // Publisher derives tor's events from what a getinfo.Conns shows, once a

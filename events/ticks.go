@@ -1,12 +1,11 @@
 package events
 
 import (
-	"bytes"
 	"strconv"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
-	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/getinfo"
 )
 
 // cacheLen is how many seconds bw-event-cache keeps, as tor does: about
@@ -27,16 +26,11 @@ type tickState struct {
 	spread []second
 	cache  []second // bw-event-cache: the last cacheLen seconds, oldest first
 
-	conns     map[uint64]connSeen // ORCONN: the OR connections of the last view, by shown CONN_ID
-	haveConns bool
-}
-
-// connSeen is an OR connection as a view showed it.
-type connSeen struct {
-	target      string
-	inbound     bool
-	established bool
-	circuits    int // leg lines in the view: the circuits it is seen to carry
+	// The last view's OR connections (ORCONN) and own circuits (CIRC),
+	// by shown ID, and whether they were read.
+	conns     map[uint64]getinfo.ORConn
+	circs     map[uint64]getinfo.ShownCircuit
+	haveLines bool
 }
 
 func (t *tickState) reset() {
@@ -46,7 +40,7 @@ func (t *tickState) reset() {
 
 // step reads what the Conns shows now and returns this second's events.
 func (t *tickState) step(p *Publisher, want Set) []event {
-	needLines := want&(ORCONN) != 0
+	needLines := want&(ORCONN|CIRC) != 0
 	shown := p.cfg.Conns.Show(needLines)
 	public := p.cfg.Conns.Policy.EpochLength() > 0
 	var out []event
@@ -54,7 +48,7 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 	if !t.started {
 		t.started, t.epoch, t.totals = true, shown.Epoch, shown.Totals
 		if needLines {
-			t.conns, t.haveConns = t.seeConns(p, shown.All), true
+			t.conns, t.circs, t.haveLines = t.seeConns(p, shown), t.seeCircuits(shown), true
 		}
 		return nil // a baseline: the next second is the first measured
 	}
@@ -83,14 +77,20 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 		out = append(out, event{BW, "650 BW " + strconv.FormatUint(s.read, 10) + " " + strconv.FormatUint(s.written, 10)})
 	}
 
-	if needLines && newView {
-		now := t.seeConns(p, shown.All)
-		if t.haveConns {
-			out = appendORConnChanges(out, t.conns, now)
+	switch {
+	case needLines && (newView || !t.haveLines):
+		conns, circs := t.seeConns(p, shown), t.seeCircuits(shown)
+		if t.haveLines {
+			if want&ORCONN != 0 {
+				out = appendORConnChanges(out, t.conns, conns)
+			}
+			if want&CIRC != 0 {
+				out = appendCircChanges(out, t.circs, circs, p.cfg.Nicknames)
+			}
 		}
-		t.conns, t.haveConns = now, true
-	} else if !needLines {
-		t.conns, t.haveConns = nil, false
+		t.conns, t.circs, t.haveLines = conns, circs, true
+	case !needLines:
+		t.conns, t.circs, t.haveLines = nil, nil, false
 	}
 	t.epoch = shown.Epoch
 	return out
@@ -132,62 +132,21 @@ func growth(now, before uint64) uint64 {
 	return now - before
 }
 
-// seeConns reads the OR connections of a conn/all value: every
-// connection line but a controller's or a directory request's that is
-// inbound or whose peer is a relay (an outbound connection to a peer
-// outside the Tor network is an exit stream's, which tor reports as a
-// STREAM, not an ORCONN), with the circuits whose legs the view shows on it.
-func (t *tickState) seeConns(p *Publisher, all []byte) map[uint64]connSeen {
-	seen := make(map[uint64]connSeen, len(t.conns))
-	legs := map[uint64]int{}
-	for len(all) > 0 {
-		line, rest, _ := bytes.Cut(all, []byte{'\n'})
-		all = rest
-		e, err := format.Parse(string(line))
-		if err != nil {
-			continue // cannot happen: the Conns wrote it
-		}
-		if e.CircID != 0 {
-			legs[e.ConnID]++
-			continue
-		}
-		f := e.Flags
-		if f.Usage == connstate.UsageControl || f.Usage == connstate.UsageDirectory ||
-			f.Direction == connstate.Outbound && f.Network != connstate.NetworkTor {
-			continue
-		}
-		seen[e.ConnID] = connSeen{
-			target:      p.target(&e),
-			inbound:     f.Direction == connstate.Inbound,
-			established: f.Established,
-		}
-	}
-	for id, n := range legs {
-		if c, ok := seen[id]; ok {
-			c.circuits = n
-			seen[id] = c
-		}
+// seeConns returns the OR connections a view shows, by shown CONN_ID.
+func (t *tickState) seeConns(p *Publisher, shown getinfo.Shown) map[uint64]getinfo.ORConn {
+	conns := shown.ORConns(p.cfg.Nicknames)
+	seen := make(map[uint64]getinfo.ORConn, len(conns))
+	for _, c := range conns {
+		seen[c.ID] = c
 	}
 	return seen
 }
 
-// target names a connection's peer as tor's ORCONN does, but only with
-// what the line shows: "$FINGERPRINT~nickname" for a relay, its address
-// and port for a peer the tier shows by address only, and "0", as conn/all
-// writes what it hides, for a peer it does not show. tor would name an
-// unidentified peer by its address: the public tier never shows it.
-func (p *Publisher) target(e *connstate.Entry) string {
-	if !e.Fingerprint.IsZero() {
-		name := "$" + e.Fingerprint.String()
-		if p.cfg.Nicknames != nil {
-			if nick, ok := p.cfg.Nicknames.Nickname(e.Fingerprint); ok {
-				name += "~" + nick
-			}
-		}
-		return name
+// seeCircuits returns the relay's own circuits a view shows, by shown ID.
+func (t *tickState) seeCircuits(shown getinfo.Shown) map[uint64]getinfo.ShownCircuit {
+	seen := make(map[uint64]getinfo.ShownCircuit, len(shown.Circuits))
+	for _, c := range shown.Circuits {
+		seen[c.ID] = c
 	}
-	if e.Remote.IsValid() {
-		return e.Remote.String()
-	}
-	return "0"
+	return seen
 }

@@ -25,6 +25,8 @@ type epochView struct {
 	all    []byte      // conn/all's value
 	counts []lineCount // each line's shown READ and WRITE, in conn/all's order, for the next view's ratchet
 	totals connstate.Totals
+	// circuits are the relay's own circuits, as circuit-status shows them.
+	circuits []ShownCircuit
 	// kept says the view is only the ratchet's memory, kept through a
 	// quiet spell: never an answer.
 	kept bool
@@ -49,6 +51,10 @@ type epochs struct {
 	ids     *scrub.Pseudonyms
 	scratch []connstate.Entry
 	order   []lineOrder
+	// firstSeen is the instant of the first view that showed each of the
+	// relay's own circuits still shown, by shown ID: circuit-status' time
+	// of creation, which so says nothing a view did not.
+	firstSeen map[uint64]time.Time
 }
 
 // lineOrder is where a line goes in conn/all: by CIRC_ID, then CONN_ID.
@@ -167,6 +173,18 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 			prevCounts = prev.counts
 		}
 		v.all, v.counts = h.publicLines(make([]byte, 0, hint), at, policy, prevCounts)
+	}
+	if cs, ok := h.Source.(CircuitSource); ok {
+		seen := make(map[uint64]time.Time, len(e.firstSeen))
+		v.circuits = shownCircuits(cs, policy, e.ids, func(_ connstate.OriginCircuit, id uint64) time.Time {
+			first, ok := e.firstSeen[id]
+			if !ok {
+				first = time.Unix(0, k*int64(length))
+			}
+			seen[id] = first
+			return first
+		})
+		e.firstSeen = seen
 	}
 	if h.Totals != nil {
 		v.totals = policy.Totals(h.Totals())

@@ -23,6 +23,9 @@ type Shown struct {
 	All []byte
 	// Totals are what the totals keys answer (zero without Conns.Totals).
 	Totals connstate.Totals
+	// Circuits are the relay's own circuits as circuit-status shows them,
+	// if the Source is a [CircuitSource] (and, live, lines was asked for).
+	Circuits []ShownCircuit
 }
 
 // Show returns what the keys answer now: in the public tier the current
@@ -33,16 +36,20 @@ func (h *Conns) Show(lines bool) Shown {
 	if h.Policy.EpochLength() > 0 {
 		v := h.current()
 		return Shown{
-			Epoch:  v.index,
-			At:     time.Unix(0, v.index*int64(h.Policy.EpochLength())),
-			All:    v.all,
-			Totals: v.totals,
+			Epoch:    v.index,
+			At:       time.Unix(0, v.index*int64(h.Policy.EpochLength())),
+			All:      v.all,
+			Totals:   v.totals,
+			Circuits: v.circuits,
 		}
 	}
 	now := h.clock().Now()
 	s := Shown{At: now}
 	if lines && h.Source != nil {
 		s.All = h.appendAll(nil, now, h.Policy)
+		if cs, ok := h.Source.(CircuitSource); ok {
+			s.Circuits = shownCircuits(cs, h.Policy, nil, func(oc connstate.OriginCircuit, _ uint64) time.Time { return oc.Opened })
+		}
 	}
 	if h.Totals != nil {
 		s.Totals = h.Policy.Totals(h.Totals())

@@ -166,6 +166,7 @@ func (s *simulation) listing() *consensus.Consensus {
 			Addr: ap.Addr().Unmap(), ORPort: ap.Port(), Flags: []string{"Fast", "Running", "Valid"},
 		})
 	}
+	c.Routers = append(c.Routers, s.self())
 	return c
 }
 

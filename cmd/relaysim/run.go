@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
@@ -32,7 +33,7 @@ var cachedConsensus string
 // version is what relaysim reports: a tor version, as stem expects.
 const version = "0.4.9.11 (conninfo-relaysim)"
 
-type options struct {
+type flags struct {
 	control    string
 	auth       string
 	cookieFile string
@@ -45,8 +46,8 @@ type options struct {
 	epoch      time.Duration
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var o flags
 	fs := flag.NewFlagSet("relaysim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.control, "control", "127.0.0.1:9051", "control port `address` (port 0 picks a free one)")
@@ -127,20 +128,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	policy := tierPolicy(o.tier, relays, o.epoch)
 
+	dir, err := os.MkdirTemp("", "relaysim-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	var controlAddr atomic.Pointer[net.Addr] // set once listening, before any controller asks
+	st := setup{sim: sim, control: func() net.Addr { return *controlAddr.Load() }, configFile: filepath.Join(dir, "relaysim.torrc"), auth: o.auth}
+	if o.auth == "password" {
+		st.hash = protocol.HashPassword(o.password)
+	}
+
 	mux := getinfo.NewMux()
 	conns := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy}
 	conns.Register(mux)
-	ecfg := events.Config{Conns: conns}
-	if n, ok := relays.(events.Nicknames); ok {
-		ecfg.Nicknames = n
-	}
-	pub, err := events.New(ecfg)
+	names, _ := relays.(getinfo.Nicknames)
+	(&getinfo.Status{Conns: conns, Nicknames: names}).Register(mux)
+	pub, err := events.New(events.Config{Conns: conns, Nicknames: names})
 	if err != nil {
 		return err
 	}
 	defer pub.Close()
 	pub.Register(mux)
-	(&getinfo.Relay{Bandwidth: func() getinfo.Bandwidth { return bandwidth }}).Register(mux)
+	st.relay().Register(mux)
 	proc := &getinfo.Process{Policy: policy}
 	proc.Register(mux)
 	auth, err := consensus.Parse(strings.NewReader(cachedConsensus))
@@ -148,25 +158,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("embedded consensus: %w", err)
 	}
 	(&getinfo.Authorities{Source: staticAuthorities{auth}}).Register(mux)
+	if ns, ok := relays.(getinfo.NetworkStatusSource); ok {
+		(&getinfo.NetworkStatus{Source: ns}).Register(mux)
+	}
 	(&getinfo.InfoNames{}).Register(mux)
+	opts, err := st.options()
+	if err != nil {
+		return err
+	}
 
-	cfg := controlport.Config{Mux: mux, Version: version, Events: pub}
+	cfg := controlport.Config{Mux: mux, Version: version, Events: pub, Options: opts}
 	if sim != nil {
 		cfg.Registry = reg // the controllers' own connections show as IXt
 	}
 	switch o.auth {
 	case "cookie":
 		if o.cookieFile == "" {
-			dir, err := os.MkdirTemp("", "relaysim-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
 			o.cookieFile = filepath.Join(dir, "control_auth_cookie")
 		}
 		cfg.CookieFile = o.cookieFile
 	case "password":
-		cfg.HashedPasswords = []string{protocol.HashPassword(o.password)}
+		cfg.HashedPasswords = []string{st.hash}
 	case "null":
 		cfg.NullAuth = true
 	}
@@ -176,6 +188,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	l, err := srv.Listen("tcp", o.control)
 	if err != nil {
+		return err
+	}
+	addr := l.Addr()
+	controlAddr.Store(&addr)
+	if _, err := writeConfigFile(dir, opts); err != nil {
+		l.Close()
 		return err
 	}
 	served := make(chan error, 1)
