@@ -81,14 +81,19 @@ func epochIndex(t time.Time, length time.Duration) int64 {
 
 // current returns the view of the epoch now falls in, taking it if no
 // timer has yet: the first question after a quiet spell.
-func (h *Conns) current() *epochView {
+func (h *Conns) current() *epochView { return h.currentView(false) }
+
+// currentView is current; with wait, at an instant the timer has not yet
+// reached, it takes the epoch's view rather than answer from the last one,
+// as an event source must to follow the views second by second.
+func (h *Conns) currentView(wait bool) *epochView {
 	length := h.Policy.EpochLength()
 	k := epochIndex(h.clock().Now(), length)
 	e := &h.epochs
 	if e.lastAsked.Load() != k {
 		e.lastAsked.Store(k)
 	}
-	if v := e.view.Load(); v != nil && !v.kept && (v.index == k || v.index == k-1 && e.armed.Load()) {
+	if v := e.view.Load(); v != nil && !v.kept && (v.index == k || !wait && v.index == k-1 && e.armed.Load()) {
 		// This epoch's view; or, at an instant the timer is about to
 		// take, the last one: a question never waits for a view being
 		// taken, so that its time says nothing of what the view holds.

@@ -29,12 +29,14 @@ type Shown struct {
 }
 
 // Show returns what the keys answer now: in the public tier the current
-// epoch's view, which asking keeps being taken, as a question does; in the
+// epoch's view, which asking keeps being taken, as a question does (and
+// taken at once if its instant has just come and the timer has not yet
+// run, where a question is answered from the last view); in the
 // other tiers a live reading, conn/all's value only if lines is set (it
 // walks every connection).
 func (h *Conns) Show(lines bool) Shown {
 	if h.Policy.EpochLength() > 0 {
-		v := h.current()
+		v := h.currentView(true)
 		return Shown{
 			Epoch:    v.index,
 			At:       time.Unix(0, v.index*int64(h.Policy.EpochLength())),
