@@ -17,12 +17,12 @@ import (
 type stemEvents struct {
 	StemVersion string `json:"stem_version"`
 	BW          []struct {
-		Read, Written                 uint64
-		Arrived                       float64
-		TrafficRead                   uint64 `json:"traffic_read"`
-		TrafficWritten                uint64 `json:"traffic_written"`
-		ConnAll                       string `json:"conn_all"`
-		Asked                         float64
+		Read, Written  uint64
+		Arrived        float64
+		TrafficRead    uint64 `json:"traffic_read"`
+		TrafficWritten uint64 `json:"traffic_written"`
+		ConnAll        string `json:"conn_all"`
+		Asked          float64
 	} `json:"bw"`
 	ORConn []struct {
 		ID, Status, Endpoint, Raw string
