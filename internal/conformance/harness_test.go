@@ -20,6 +20,7 @@ import (
 	"github.com/conninfo/conninfo/controlport"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/tortest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -341,12 +342,12 @@ func runAll(sessions []session, tor, ours endpoint) (torT, ourT []transcript) {
 // torEndpoint starts tor and describes it.
 func torEndpoint(t *testing.T) endpoint {
 	t.Helper()
-	tor := startTor(t)
-	cookie, err := os.ReadFile(tor.cookiePath)
+	tor := tortest.Start(t)
+	cookie, err := os.ReadFile(tor.CookiePath)
 	require.NoError(t, err)
 	require.Len(t, cookie, 32, "tor's cookie")
-	t.Logf("tor pid %d on %s", tor.pid, tor.addr)
-	return endpoint{addr: tor.addr, cookie: cookie, cookiePath: tor.cookiePath}
+	t.Logf("tor pid %d on %s", tor.PID, tor.Addr)
+	return endpoint{addr: tor.Addr, cookie: cookie, cookiePath: tor.CookiePath}
 }
 
 // ourEndpoint starts a controlport.Server on mux (a fresh Mux if nil) and

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package conformance_test
+package tortest
 
 import "os/exec"
 

@@ -1,4 +1,4 @@
-package conformance_test
+package tortest
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// torInstance is a running tor, offline, with cookie authentication on a
+// Instance is a running tor, offline, with cookie authentication on a
 // loopback control port.
-type torInstance struct {
-	addr       string // 127.0.0.1:<port>
-	cookiePath string // DataDirectory/control_auth_cookie
-	pid        int
+type Instance struct {
+	Addr       string // 127.0.0.1:<port>
+	CookiePath string // DataDirectory/control_auth_cookie
+	PID        int
 }
 
 // Bounds on waiting for tor, an external process.
@@ -36,9 +36,9 @@ const (
 // port it was given: another process took the free port first.
 var errTorBind = errors.New("tor could not bind its control port")
 
-// torBinary finds tor on PATH, or where Debian installs it (/usr/sbin is not
+// Binary finds tor on PATH, or where Debian installs it (/usr/sbin is not
 // on every user's PATH).
-func torBinary() (string, bool) {
+func Binary() (string, bool) {
 	if p, err := exec.LookPath("tor"); err == nil {
 		return p, true
 	}
@@ -49,19 +49,23 @@ func torBinary() (string, bool) {
 	return "", false
 }
 
-// startTor starts tor for the test and stops it, by its pid, when the test
-// ends. It skips the test when tor is not installed.
-func startTor(t *testing.T) torInstance {
+// Start starts tor for the test and stops it, by its pid, when the test
+// ends. It skips the test when tor is not installed. The torrc is
+// DisableNetwork 1, SocksPort 0, a ControlPort on 127.0.0.1 with cookie
+// authentication and a DataDirectory in the test's temporary directory,
+// and then the lines of extra (options that keep tor offline, such as an
+// ORPort, which DisableNetwork keeps from listening).
+func Start(t testing.TB, extra ...string) Instance {
 	t.Helper()
-	bin, ok := torBinary()
+	bin, ok := Binary()
 	if !ok {
 		t.Skip(`tor not found on PATH nor at /usr/sbin/tor: install the Debian package "tor" ` +
 			`(.ci/run installs it) to run the tor conformance tests`)
 	}
 	var err error
 	for range torBindAttempts {
-		var tor torInstance
-		if tor, err = tryStartTor(t, bin); err == nil {
+		var tor Instance
+		if tor, err = tryStart(t, bin, extra); err == nil {
 			return tor
 		}
 		if !errors.Is(err, errTorBind) {
@@ -70,17 +74,17 @@ func startTor(t *testing.T) torInstance {
 		t.Logf("retrying with another port: %v", err)
 	}
 	require.NoError(t, err, "starting tor")
-	return torInstance{}
+	return Instance{}
 }
 
-// tryStartTor starts tor once, on a port that was free a moment ago, and
+// tryStart starts tor once, on a port that was free a moment ago, and
 // waits until its control port accepts connections and its cookie is written.
-func tryStartTor(t *testing.T, bin string) (torInstance, error) {
+func tryStart(t testing.TB, bin string, extra []string) (Instance, error) {
 	t.Helper()
 	dir := t.TempDir()
 	port, err := freePort()
 	if err != nil {
-		return torInstance{}, err
+		return Instance{}, err
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	dataDir := filepath.Join(dir, "data")
@@ -89,18 +93,21 @@ func tryStartTor(t *testing.T, bin string) (torInstance, error) {
 	// it listens only on the loopback control port (SocksPort 0).
 	torrc := fmt.Sprintf("DisableNetwork 1\nSocksPort 0\nControlPort %s\nCookieAuthentication 1\n"+
 		"DataDirectory %s\nLog notice file %s\nAvoidDiskWrites 1\n", addr, dataDir, noticeLog)
+	for _, line := range extra {
+		torrc += line + "\n"
+	}
 	torrcPath := filepath.Join(dir, "torrc")
 	defaultsPath := filepath.Join(dir, "torrc-defaults")
 	if err := os.WriteFile(torrcPath, []byte(torrc), 0o600); err != nil {
-		return torInstance{}, err
+		return Instance{}, err
 	}
 	if err := os.WriteFile(defaultsPath, nil, 0o600); err != nil {
-		return torInstance{}, err
+		return Instance{}, err
 	}
 	// An *os.File as output: exec copies nothing in goroutines of its own.
 	out, err := os.Create(filepath.Join(dir, "stdout.log"))
 	if err != nil {
-		return torInstance{}, err
+		return Instance{}, err
 	}
 	defer out.Close()
 
@@ -109,13 +116,13 @@ func tryStartTor(t *testing.T, bin string) (torInstance, error) {
 	cmd.Stdout, cmd.Stderr = out, out
 	killWithTest(cmd)
 	if err := cmd.Start(); err != nil {
-		return torInstance{}, fmt.Errorf("starting %s: %w", bin, err)
+		return Instance{}, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { stopTor(t, cmd, exited) })
 
-	tor := torInstance{addr: addr, cookiePath: filepath.Join(dataDir, "control_auth_cookie"), pid: cmd.Process.Pid}
+	tor := Instance{Addr: addr, CookiePath: filepath.Join(dataDir, "control_auth_cookie"), PID: cmd.Process.Pid}
 	logs := func() string {
 		return "notice.log:\n" + tail(noticeLog, 2000) + "\nstdout:\n" + tail(out.Name(), 2000)
 	}
@@ -126,25 +133,25 @@ func tryStartTor(t *testing.T, bin string) (torInstance, error) {
 			exited <- err // for stopTor
 			l := logs()
 			if bytes.Contains([]byte(l), []byte("Could not bind")) || bytes.Contains([]byte(l), []byte("Address already in use")) {
-				return torInstance{}, fmt.Errorf("%w %s (%v); %s", errTorBind, addr, err, l)
+				return Instance{}, fmt.Errorf("%w %s (%v); %s", errTorBind, addr, err, l)
 			}
-			return torInstance{}, fmt.Errorf("tor (pid %d) exited early: %v\n%s", tor.pid, err, l)
+			return Instance{}, fmt.Errorf("tor (pid %d) exited early: %v\n%s", tor.PID, err, l)
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 			c.Close()
-			if fi, err := os.Stat(tor.cookiePath); err == nil && fi.Size() == 32 {
+			if fi, err := os.Stat(tor.CookiePath); err == nil && fi.Size() == 32 {
 				return tor, nil
 			}
 		}
 		time.Sleep(torPollInterval)
 	}
-	return torInstance{}, fmt.Errorf("tor (pid %d) not ready on %s after %v\n%s", tor.pid, addr, torStartTimeout, logs())
+	return Instance{}, fmt.Errorf("tor (pid %d) not ready on %s after %v\n%s", tor.PID, addr, torStartTimeout, logs())
 }
 
 // stopTor sends tor SIGTERM, and SIGKILL if it has not exited in time, and
 // reaps it: no tor started by a test survives the test.
-func stopTor(t *testing.T, cmd *exec.Cmd, exited chan error) {
+func stopTor(t testing.TB, cmd *exec.Cmd, exited chan error) {
 	select {
 	case err := <-exited:
 		t.Logf("tor (pid %d) had exited: %v", cmd.Process.Pid, err)

@@ -1,4 +1,4 @@
-package conformance_test
+package tortest
 
 import (
 	"os/exec"

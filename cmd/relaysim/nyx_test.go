@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/conninfo/conninfo/internal/tortest"
+)
+
+// countingProxy forwards connections to addr and counts the command lines
+// controllers send through it.
+type countingProxy struct {
+	l        net.Listener
+	commands atomic.Int64
+	wg       sync.WaitGroup
+}
+
+func newCountingProxy(t *testing.T, addr string) *countingProxy {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &countingProxy{l: l}
+	var mu sync.Mutex
+	var open []net.Conn
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			open = append(open, c, up)
+			mu.Unlock()
+			p.wg.Add(2)
+			go func() {
+				defer p.wg.Done()
+				io.Copy(c, up)
+				c.Close()
+			}()
+			go func() {
+				defer p.wg.Done()
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := c.Read(buf)
+					p.commands.Add(int64(bytes.Count(buf[:n], []byte{'\n'})))
+					if _, werr := up.Write(buf[:n]); werr != nil || err != nil {
+						up.Close()
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *countingProxy) addr() string { return p.l.Addr().String() }
+
+// nyxSession is nyx in a detached tmux session of its own server.
+type nyxSession struct {
+	t      *testing.T
+	socket string
+}
+
+// startNyx runs nyx against a control port in a 160×50 tmux window, with a
+// home of its own, and ends it with the test.
+func startNyx(t *testing.T, name, addr string) *nyxSession {
+	t.Helper()
+	s := &nyxSession{t: t, socket: fmt.Sprintf("conninfo-%s-%d", name, time.Now().UnixNano())}
+	home := t.TempDir()
+	cmd := fmt.Sprintf("HOME=%s nyx -i %s", home, addr)
+	out, err := exec.Command("tmux", "-L", s.socket, "new-session", "-d", "-x", "160", "-y", "50", cmd).CombinedOutput()
+	require.NoError(t, err, "tmux: %s", out)
+	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+func (s *nyxSession) screen() string {
+	out, err := exec.Command("tmux", "-L", s.socket, "capture-pane", "-p").Output()
+	require.NoError(s.t, err)
+	return string(out)
+}
+
+func (s *nyxSession) key(k string) {
+	require.NoError(s.t, exec.Command("tmux", "-L", s.socket, "send-keys", k).Run())
+}
+
+// waitFor returns the first screen for which ok holds, within d.
+func (s *nyxSession) waitFor(d time.Duration, what string, ok func(string) bool) string {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	var last string
+	for time.Now().Before(deadline) {
+		if last = s.screen(); ok(last) {
+			return last
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.t.Fatalf("nyx never showed %s; the screen:\n%s", what, last)
+	return ""
+}
+
+func requireNyx(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"nyx", "tmux"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (Debian packages nyx and tmux); .ci/run installs them", tool)
+		}
+	}
+}
+
+// nyxWindow is how long each nyx is watched, and the pages it is shown.
+const nyxWindow = 24 * time.Second
+
+// watch drives nyx through its first three pages, a third of nyxWindow
+// each, at the same instants for every control port, shows pages each
+// page's screen as it is left, and returns the commands nyx sent in that
+// time.
+func watch(s *nyxSession, p *countingProxy, pages func(page int, screen string)) int64 {
+	start := time.Now()
+	for page := range 3 {
+		time.Sleep(time.Until(start.Add(time.Duration(page+1) * nyxWindow / 3)))
+		if pages != nil {
+			pages(page, s.screen())
+		}
+		if page < 2 {
+			s.key("Right")
+		}
+	}
+	return p.commands.Load()
+}
+
+// TestNyxShowsTheRelay runs Debian's nyx against relaysim as an operator
+// would: the header names the relay, the graph moves, the connections and
+// configuration pages list them, and nyx asks no more of relaysim than of
+// a real tor relay in the same time. relaysim serves the test-network
+// tier, whose BW events are each second's bytes: in the public tier its
+// few KB a second show as a 256 KiB step every half minute or so.
+func TestNyxShowsTheRelay(t *testing.T) {
+	requireNyx(t)
+	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "60", "-quiet", "-policy", "testnet", "-duration", "90s")
+	proxy := newCountingProxy(t, controlAddr(t, out.String()))
+	nyx := startNyx(t, "relaysim", proxy.addr())
+
+	header := nyx.waitFor(20*time.Second, "the relay's line", func(s string) bool { return strings.Contains(s, "relaysim - 127.0.0.1:") })
+	assert.NotContains(t, header, "Relaying Disabled")
+	assert.Contains(t, header, "fingerprint: "+ownFingerprint.String())
+	orPort := regexp.MustCompile(`ORPort 127\.0\.0\.1:(\d+)`).FindStringSubmatch(out.String())
+	require.Len(t, orPort, 2, out.String())
+	assert.Contains(t, header, "relaysim - 127.0.0.1:"+orPort[1], "nickname and ORPort")
+	proxy.commands.Store(0) // count from here, as for tor below
+
+	screens := map[int]string{}
+	relaysimCommands := watch(nyx, proxy, func(page int, screen string) { screens[page] = screen })
+	graph, conns, config := screens[0], screens[1], screens[2]
+	assert.NotRegexp(t, `Download \(0\.0 B/sec\s+- avg: 0\.0 B/sec, total: 0\.0 B\)`, graph, "the graph has moved:\n%s", graph)
+	assert.Regexp(t, `Connections \(\d+ inbound, \d+ outbound`, conns)
+	assert.Contains(t, conns, "(INBOUND)", "the connections page lists connections:\n%s", conns)
+	assert.Regexp(t, `Nickname\s+relaysim`, config)
+	assert.Regexp(t, `ORPort\s+`+orPort[1], config)
+
+	// The same with a real tor relay, offline.
+	torOR, err := freeLoopbackPort()
+	require.NoError(t, err)
+	tor := tortest.Start(t, "ORPort 127.0.0.1:"+torOR, "Nickname conninfoTest", "AssumeReachable 1", "PublishServerDescriptor 0", "ExitRelay 0")
+	torProxy := newCountingProxy(t, tor.Addr)
+	torNyx := startNyx(t, "tor", torProxy.addr())
+	torNyx.waitFor(20*time.Second, "tor's header", func(s string) bool { return strings.Contains(s, "Tor 0.4") })
+	torProxy.commands.Store(0)
+	torCommands := watch(torNyx, torProxy, nil)
+	t.Logf("nyx sent %d commands to relaysim and %d to tor in %v (%.2f/s and %.2f/s)",
+		relaysimCommands, torCommands, nyxWindow, float64(relaysimCommands)/nyxWindow.Seconds(), float64(torCommands)/nyxWindow.Seconds())
+	assert.LessOrEqual(t, relaysimCommands, torCommands, "nyx's commands to relaysim against tor's")
+	require.NoError(t, wait())
+}
+
+func freeLoopbackPort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, port, err := net.SplitHostPort(l.Addr().String())
+	if err != nil {
+		return "", errors.Join(err, l.Close())
+	}
+	return port, nil
+}
