@@ -36,6 +36,7 @@ func newRelay(t *testing.T, policy scrub.Policy) *relay {
 	conns := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: policy, Seeds: func() uint64 { return 42 }}
 	mux := getinfo.NewMux()
 	conns.Register(mux)
+	(&getinfo.Status{Conns: conns, Nicknames: nicknames{peerFP: "peerRelay"}}).Register(mux)
 	pub, err := events.New(events.Config{Conns: conns, Nicknames: nicknames{peerFP: "peerRelay"}})
 	require.NoError(t, err)
 	pub.Register(mux)
@@ -318,4 +319,121 @@ func TestCacheFillsWithPerSecondEvents(t *testing.T) {
 	}
 	assert.Equal(t, "0,0 0,0 0,0", r.get(t, "bw-event-cache"), "a second each: the ticks were running already")
 	assert.Empty(t, lines(sub))
+}
+
+// openOrigin opens one of the relay's own circuits through out.
+func openOrigin(t *testing.T, r *relay, out *connstate.Conn) (*connstate.Circuit, *connstate.Leg) {
+	t.Helper()
+	circ, err := r.reg.OpenCircuit(connstate.CircuitConfig{Origin: true, Purpose: "TESTING"})
+	require.NoError(t, err)
+	leg, err := circ.BindOutbound(out)
+	require.NoError(t, err)
+	return circ, leg
+}
+
+func TestCIRCAndBandwidthTestNetwork(t *testing.T) {
+	r := newRelay(t, scrub.TestNetwork())
+	out := r.open(t, connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor,
+		Fingerprint: peerFP, Remote: netip.MustParseAddrPort("198.51.100.9:9001"), LocalPort: 40000, Established: true}) // 1
+	dir := r.open(t, connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageDirectory, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("203.0.113.9:5000"), Established: true}) // 2
+	sub := r.pub.Subscribe()
+	defer sub.Close()
+	set, bad := events.ParseSet([]string{"CIRC", "CIRC_BW", "CONN_BW"})
+	require.Empty(t, bad)
+	sub.Set(set)
+	r.clk.Advance(time.Second) // the baseline
+	circ, leg := openOrigin(t, r, out)
+	r.clk.Advance(time.Second)
+	created := connstatetest.Epoch().Add(time.Second).UTC().Format("2006-01-02T15:04:05.000000")
+	assert.Equal(t, []string{
+		"650 CIRC 1 LAUNCHED PURPOSE=TESTING TIME_CREATED=" + created,
+		"650 CIRC 1 BUILT $96A3309E0102030405060708090A0B0C0D0E0F10~peerRelay PURPOSE=TESTING TIME_CREATED=" + created,
+	}, lines(sub))
+	leg.AddRead(1024)
+	leg.AddWritten(2048)
+	out.AddRead(2048)
+	dir.AddWritten(3000)
+	r.clk.Advance(time.Second)
+	now := connstatetest.Epoch().Add(3 * time.Second).UTC().Format("2006-01-02T15:04:05.000000")
+	assert.Equal(t, []string{
+		"650 CIRC_BW ID=1 READ=1024 WRITTEN=2048 TIME=" + now,
+		"650 CONN_BW ID=1 TYPE=OR READ=2048 WRITTEN=0",
+		"650 CONN_BW ID=2 TYPE=DIR READ=0 WRITTEN=3072", // the test-network tier rounds a scrubbed line to 1 KiB
+	}, lines(sub))
+	r.clk.Advance(time.Second)
+	assert.Empty(t, lines(sub), "nothing moved")
+	require.NoError(t, circ.Close())
+	r.clk.Advance(time.Second)
+	assert.Equal(t, []string{"650 CIRC 1 CLOSED $96A3309E0102030405060708090A0B0C0D0E0F10~peerRelay PURPOSE=TESTING TIME_CREATED=" + created + " REASON=NONE"}, lines(sub))
+	status, err := r.mux.AppendInfo(nil, "circuit-status")
+	require.NoError(t, err)
+	assert.Empty(t, string(status))
+}
+
+// In the public tier CIRC's IDs are conn/all's circuit pseudonyms, its
+// time of creation the first view's instant, CIRC_BW hands out the legs'
+// rounded growth over the epoch, and there is no CONN_BW.
+func TestCIRCPublic(t *testing.T) {
+	r := newRelay(t, scrub.Public(listed{}))
+	out := r.open(t, connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor,
+		Fingerprint: peerFP, Remote: netip.MustParseAddrPort("198.51.100.9:9001"), LocalPort: 40000, Established: true})
+	sub := r.pub.Subscribe()
+	defer sub.Close()
+	set, _ := events.ParseSet([]string{"CIRC", "CIRC_BW", "CONN_BW"})
+	sub.Set(set)
+	r.clk.Advance(time.Second)
+	_, leg := openOrigin(t, r, out)
+	leg.AddRead(3 << 20)
+	out.AddRead(3 << 20)
+	var got []string
+	for range 19 {
+		r.clk.Advance(time.Second)
+		got = append(got, lines(sub)...)
+	}
+	all := r.get(t, "conn/all")
+	var circID string
+	for _, l := range strings.Split(all, "\n") {
+		if f := strings.Fields(l); f[1] != "0" {
+			circID = f[1]
+		}
+	}
+	require.NotEmpty(t, circID, all)
+	epoch1 := connstatetest.Epoch().Add(10 * time.Second).UTC().Format("2006-01-02T15:04:05.000000")
+	require.GreaterOrEqual(t, len(got), 2, "%q", got)
+	assert.Equal(t, "650 CIRC "+circID+" LAUNCHED PURPOSE=TESTING TIME_CREATED="+epoch1, got[0])
+	assert.Equal(t, "650 CIRC "+circID+" BUILT $96A3309E0102030405060708090A0B0C0D0E0F10~peerRelay PURPOSE=TESTING TIME_CREATED="+epoch1, got[1])
+	var read uint64
+	for _, l := range got[2:] {
+		require.True(t, strings.HasPrefix(l, "650 CIRC_BW ID="+circID+" "), "only CIRC_BW, no CONN_BW: %q", l)
+		f := strings.Fields(l)
+		n, err := strconv.ParseUint(strings.TrimPrefix(f[3], "READ="), 10, 64)
+		require.NoError(t, err)
+		read += n
+	}
+	assert.Zero(t, read, "the circuit's bytes came before its first view: never reported")
+
+	legRead := func() uint64 {
+		for _, l := range strings.Split(r.get(t, "conn/all"), "\n") {
+			if f := strings.Fields(l); f[1] == circID {
+				n, err := strconv.ParseUint(f[6], 10, 64)
+				require.NoError(t, err)
+				return n
+			}
+		}
+		t.Fatal("no leg line")
+		return 0
+	}
+	before := legRead() // the view of epoch 1, at 19 s
+	leg.AddRead(5 << 20)
+	for range 21 { // the views of epochs 2 and 3, and epoch 3's seconds handed out
+		r.clk.Advance(time.Second)
+		for _, l := range lines(sub) {
+			require.True(t, strings.HasPrefix(l, "650 CIRC_BW ID="+circID+" "), l)
+			n, _ := strconv.ParseUint(strings.TrimPrefix(strings.Fields(l)[3], "READ="), 10, 64)
+			read += n
+		}
+	}
+	assert.Equal(t, legRead()-before, read, "CIRC_BW adds up to the leg's growth in conn/all")
+	assert.Positive(t, read)
 }

@@ -1,36 +1,96 @@
 package events
 
 import (
+	"bytes"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // cacheLen is how many seconds bw-event-cache keeps, as tor does: about
 // five minutes.
 const cacheLen = 300
 
-// second is one BW event's counts.
+// second is one second's counts.
 type second struct{ read, written uint64 }
+
+// flow turns readings of a pair of growing counts into one count a
+// second: live, each second's growth; in the public tier, where a view's
+// counts change once an epoch, each view's growth handed out evenly over
+// the epoch's seconds that follow, the remainder to the first of them, so
+// that the seconds add up to the counts exactly, one epoch late, and say
+// nothing of when within an epoch the bytes moved.
+type flow struct {
+	last   second   // the counts the next growth is measured from
+	spread []second // the public tier's seconds still to hand out
+}
+
+// next returns this second's counts, now being the counts read this
+// second; newView says, in the public tier, that they are a new view's,
+// and n is the epoch's seconds.
+func (f *flow) next(now second, public, newView bool, n uint64) second {
+	grown := second{growth(now.read, f.last.read), growth(now.written, f.last.written)}
+	f.last = now
+	if !public {
+		return grown
+	}
+	if newView {
+		for _, s := range f.spread {
+			grown.read += s.read
+			grown.written += s.written
+		}
+		f.spread = f.spread[:0]
+		for i := range n {
+			s := second{grown.read / n, grown.written / n}
+			if i < grown.read%n {
+				s.read++
+			}
+			if i < grown.written%n {
+				s.written++
+			}
+			f.spread = append(f.spread, s)
+		}
+	}
+	if len(f.spread) == 0 {
+		return second{}
+	}
+	s := f.spread[0]
+	f.spread = f.spread[1:]
+	return s
+}
+
+// growth is now-before, or 0 if a count went back (none does: the totals
+// include closed connections, and the public tier never shows a count
+// lower than the view before).
+func growth(now, before uint64) uint64 {
+	if now < before {
+		return 0
+	}
+	return now - before
+}
 
 // tickState is what one tick carries to the next.
 type tickState struct {
 	started bool
-	epoch   int64            // the view the last tick read (public tier)
-	totals  connstate.Totals // the totals the next BW is measured from
-	// spread holds, in the public tier, the seconds of the last epoch's
-	// growth still to be sent: a view's totals change once an epoch, and
-	// BW hands the change out evenly over the epoch's seconds.
-	spread []second
-	cache  []second // bw-event-cache: the last cacheLen seconds, oldest first
+	epoch   int64    // the view the last tick read (public tier)
+	traffic flow     // BW: the totals behind traffic/*
+	cache   []second // bw-event-cache: the last cacheLen seconds, oldest first
 
 	// The last view's OR connections (ORCONN) and own circuits (CIRC),
 	// by shown ID, and whether they were read.
 	conns     map[uint64]getinfo.ORConn
 	circs     map[uint64]getinfo.ShownCircuit
 	haveLines bool
+	// The counts of the own circuits' legs (CIRC_BW) and of the
+	// connections (CONN_BW), by shown ID.
+	circFlows map[uint64]*flow
+	connFlows map[uint64]*flow
 }
 
 func (t *tickState) reset() {
@@ -40,33 +100,31 @@ func (t *tickState) reset() {
 
 // step reads what the Conns shows now and returns this second's events.
 func (t *tickState) step(p *Publisher, want Set) []event {
-	needLines := want&(ORCONN|CIRC) != 0
+	connBW := want&CONNBW != 0 && p.tier == scrub.TierTestNetwork // tor sends CONN_BW only on test networks
+	needLines := want&(ORCONN|CIRC|CIRCBW) != 0 || connBW
 	shown := p.cfg.Conns.Show(needLines)
 	public := p.cfg.Conns.Policy.EpochLength() > 0
-	var out []event
+	n := max(uint64(p.cfg.Conns.Policy.EpochLength()/time.Second), 1)
+	newView := !t.started || !public || shown.Epoch != t.epoch
+	traffic := second{shown.Totals.TrafficRead, shown.Totals.TrafficWritten}
+	var lines viewLines
+	if needLines {
+		lines = readLines(shown)
+	}
 
 	if !t.started {
-		t.started, t.epoch, t.totals = true, shown.Epoch, shown.Totals
+		t.started, t.epoch = true, shown.Epoch
+		t.traffic = flow{last: traffic}
 		if needLines {
 			t.conns, t.circs, t.haveLines = t.seeConns(p, shown), t.seeCircuits(shown), true
+			t.circFlows, t.connFlows = baseline(lines.circs), baseline(lines.conns)
 		}
 		return nil // a baseline: the next second is the first measured
 	}
-	newView := !public || shown.Epoch != t.epoch
+	var out []event
 
 	// BW, and the cache, every second.
-	var s second
-	if public {
-		if newView {
-			t.spreadGrowth(shown.Totals, p.cfg.Conns.Policy.EpochLength())
-		}
-		if len(t.spread) > 0 {
-			s, t.spread = t.spread[0], t.spread[1:]
-		}
-	} else {
-		s = second{growth(shown.Totals.TrafficRead, t.totals.TrafficRead), growth(shown.Totals.TrafficWritten, t.totals.TrafficWritten)}
-		t.totals = shown.Totals
-	}
+	s := t.traffic.next(traffic, public, newView, n)
 	if want&perSecond != 0 {
 		t.cache = append(t.cache, s)
 		if len(t.cache) > cacheLen {
@@ -77,8 +135,12 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 		out = append(out, event{BW, "650 BW " + strconv.FormatUint(s.read, 10) + " " + strconv.FormatUint(s.written, 10)})
 	}
 
-	switch {
-	case needLines && (newView || !t.haveLines):
+	if !needLines {
+		t.conns, t.circs, t.circFlows, t.connFlows, t.haveLines = nil, nil, nil, nil, false
+		t.epoch = shown.Epoch
+		return out
+	}
+	if newView || !t.haveLines {
 		conns, circs := t.seeConns(p, shown), t.seeCircuits(shown)
 		if t.haveLines {
 			if want&ORCONN != 0 {
@@ -89,47 +151,121 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 			}
 		}
 		t.conns, t.circs, t.haveLines = conns, circs, true
-	case !needLines:
-		t.conns, t.circs, t.haveLines = nil, nil, false
+	}
+	now := AppendTime(nil, p.clock.Now())
+	t.circFlows = advance(t.circFlows, lines.circs, public, newView, n, func(id uint64, s second) {
+		if want&CIRCBW != 0 {
+			out = append(out, event{CIRCBW, "650 CIRC_BW ID=" + strconv.FormatUint(id, 10) + " READ=" + strconv.FormatUint(s.read, 10) +
+				" WRITTEN=" + strconv.FormatUint(s.written, 10) + " TIME=" + string(now)})
+		}
+	})
+	if connBW {
+		t.connFlows = advance(t.connFlows, lines.conns, public, newView, n, func(id uint64, s second) {
+			out = append(out, event{CONNBW, "650 CONN_BW ID=" + strconv.FormatUint(id, 10) + " TYPE=" + lines.types[id] +
+				" READ=" + strconv.FormatUint(s.read, 10) + " WRITTEN=" + strconv.FormatUint(s.written, 10)})
+		})
 	}
 	t.epoch = shown.Epoch
 	return out
 }
 
-// spreadGrowth hands out the totals' growth since the last view over the
-// epoch's seconds, with what is still to be sent of the last one: each
-// second gets an equal share, the remainder going to the first seconds,
-// so that the BW events add up to the traffic/* totals exactly.
-func (t *tickState) spreadGrowth(now connstate.Totals, epoch time.Duration) {
-	var r, w uint64
-	for _, s := range t.spread {
-		r += s.read
-		w += s.written
+// AppendTime appends t as tor's events write times,
+// YYYY-MM-DDTHH:MM:SS.uuuuuu in UTC.
+func AppendTime(dst []byte, t time.Time) []byte { return getinfo.AppendISOTime(dst, t) }
+
+// baseline starts a flow from each count.
+func baseline(counts map[uint64]second) map[uint64]*flow {
+	flows := make(map[uint64]*flow, len(counts))
+	for id, c := range counts {
+		flows[id] = &flow{last: c}
 	}
-	r += growth(now.TrafficRead, t.totals.TrafficRead)
-	w += growth(now.TrafficWritten, t.totals.TrafficWritten)
-	t.totals = now
-	n := max(uint64(epoch/time.Second), 1)
-	t.spread = t.spread[:0]
-	for i := range n {
-		s := second{r / n, w / n}
-		if i < r%n {
-			s.read++
-		}
-		if i < w%n {
-			s.written++
-		}
-		t.spread = append(t.spread, s)
-	}
+	return flows
 }
 
-// growth is now-before, or 0 if a total went back (it cannot: the totals
-// include closed connections, and the public tier never shows one lower).
-func growth(now, before uint64) uint64 {
-	if now < before {
-		return 0
+// advance moves each flow to this second's counts, in order of ID, and
+// calls emit for each nonzero second, as tor sends these events only for
+// what moved. A flow whose counts are gone ends; a new one starts from
+// its counts, measured from the next second.
+func advance(flows map[uint64]*flow, counts map[uint64]second, public, newView bool, n uint64, emit func(uint64, second)) map[uint64]*flow {
+	if newView || !public {
+		for id := range flows {
+			if _, ok := counts[id]; !ok {
+				delete(flows, id)
+			}
+		}
+		for id, c := range counts {
+			if _, ok := flows[id]; !ok {
+				flows[id] = &flow{last: c}
+			}
+		}
 	}
-	return now - before
+	for _, id := range slices.Sorted(maps.Keys(flows)) {
+		f := flows[id]
+		now := f.last
+		if c, ok := counts[id]; ok {
+			now = c
+		}
+		if s := f.next(now, public, newView, n); s.read != 0 || s.written != 0 {
+			emit(id, s)
+		}
+	}
+	return flows
+}
+
+// viewLines are a view's counts: of each own circuit, its legs' (the
+// bytes of the circuit), and of each connection, its socket's, with the
+// kind CONN_BW names it by (OR, DIR or EXIT).
+type viewLines struct {
+	circs map[uint64]second
+	conns map[uint64]second
+	types map[uint64]string
+}
+
+// readLines reads the counts of a view's lines. Controllers' connections
+// are not counted, as tor counts only OR, directory and exit connections.
+func readLines(shown getinfo.Shown) viewLines {
+	v := viewLines{circs: map[uint64]second{}, conns: map[uint64]second{}, types: map[uint64]string{}}
+	own := make(map[uint64]bool, len(shown.Circuits))
+	for _, c := range shown.Circuits {
+		own[c.ID] = true
+	}
+	all := shown.All
+	for len(all) > 0 {
+		line, rest, _ := bytes.Cut(all, []byte{'\n'})
+		all = rest
+		e, err := format.Parse(string(line))
+		if err != nil {
+			continue // cannot happen: a Conns wrote it
+		}
+		if e.CircID != 0 {
+			if own[e.CircID] {
+				c := v.circs[e.CircID]
+				v.circs[e.CircID] = second{c.read + e.Read, c.written + e.Written}
+			}
+			continue
+		}
+		kind := connKind(e.Flags)
+		if kind == "" {
+			continue
+		}
+		v.conns[e.ConnID] = second{e.Read, e.Written}
+		v.types[e.ConnID] = kind
+	}
+	return v
+}
+
+// connKind is CONN_BW's TYPE for a connection line, or "" for one it
+// does not report (a controller's).
+func connKind(f connstate.Flags) string {
+	switch {
+	case f.Usage == connstate.UsageControl:
+		return ""
+	case f.Usage == connstate.UsageDirectory:
+		return "DIR"
+	case f.Direction == connstate.Outbound && f.Network != connstate.NetworkTor:
+		return "EXIT"
+	}
+	return "OR"
 }
 
 // seeConns returns the OR connections a view shows, by shown CONN_ID.

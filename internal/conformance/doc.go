@@ -14,5 +14,12 @@
 // description, in the test's knownDifferences, which the test keeps honest:
 // once the bug is fixed the entry must go.
 //
+// A second set of sessions compares tor's standard keys (orconn-status,
+// circuit-status, net/listeners/*, fingerprint, address,
+// status/version/current, ns/all, accounting/enabled, ip-to-country/*),
+// GETCONF and SETEVENTS, with our server set up as the offline tor is (no
+// connection, no consensus, not a relay, tor's defaults for the options),
+// and the first BW event of each.
+//
 // Without tor on PATH or at /usr/sbin/tor the tests skip.
 package conformance
