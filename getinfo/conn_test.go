@@ -44,7 +44,8 @@ func reply(t testing.TB, m *getinfo.Mux, keys ...string) string {
 }
 
 // TestConnAllGolden answers conn/all for every fixture under each tier and
-// compares the whole reply, byte for byte, with testdata/conn/, and with
+// compares the whole reply, byte for byte, with the goldens beside the
+// fixtures (connstatetest.Golden), and with
 // what package oracle says the tier shows. The public tier consults the
 // fixture's listed relays, at an instant of its epoch grid.
 func TestConnAllGolden(t *testing.T) {
@@ -59,7 +60,7 @@ func TestConnAllGolden(t *testing.T) {
 			name string
 			p    scrub.Policy
 		}{{"public", scrub.Public(fx.Relays())}, {"testnet", scrub.TestNetwork()}, {"unscrubbed", scrub.Unscrubbed()}}
-		const seed = 0x5eed // the public tier's dithering, fixed to reproduce the golden
+		const seed = connstatetest.GoldenSeed // the public tier's secrets, fixed to reproduce the golden
 		for _, pol := range policies {
 			t.Run(name+"/"+pol.name, func(t *testing.T) {
 				reg, clk, err := fx.Build()
@@ -70,7 +71,7 @@ func TestConnAllGolden(t *testing.T) {
 				m := getinfo.NewMux()
 				(&getinfo.Conns{Source: reg, Policy: pol.p, Seeds: func() uint64 { return seed }}).Register(m)
 				got := reply(t, m, "conn/all")
-				golden.Compare(t, filepath.Join("..", "testdata", "conn", name+"."+pol.name+".reply"), []byte(got))
+				golden.Compare(t, filepath.Join(fixtureDir, name+"."+pol.name+".reply"), []byte(got))
 
 				// The golden file must also be what the specification says,
 				// as package oracle restates it apart from format and scrub.

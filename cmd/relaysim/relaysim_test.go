@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/controlport/controlporttest"
 	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/internal/oracle"
@@ -191,7 +192,7 @@ func TestLiveView(t *testing.T) {
 func TestFixtureMode(t *testing.T) {
 	out, wait := started(t, "-control", "127.0.0.1:0", "-fixture", "../../connstate/connstatetest/fixtures/exit.conns", "-auth", "password", "-password", "s3cret", "-quiet", "-policy", "testnet")
 	ctl := connect(t, out.String(), &controlporttest.Auth{Password: "s3cret"})
-	golden, err := os.ReadFile("../../testdata/conn/exit.testnet.reply")
+	golden, err := connstatetest.Golden("exit", "testnet")
 	require.NoError(t, err)
 	assert.Equal(t, strings.Split(strings.TrimSuffix(string(golden), "\r\n"), "\r\n"), ctl.Command("GETINFO conn/all").Lines, "the fixture's golden reply, controllers not added")
 	require.NoError(t, wait())

@@ -12,13 +12,14 @@ import (
 
 // embedded holds the fixture files of this package's fixtures directory.
 //
-//go:embed fixtures/*.conns
+//go:embed fixtures/*.conns fixtures/*.reply
 var embedded embed.FS
 
 // Fixtures holds conninfo's own fixtures, so that tests in other modules
 // can load them: guard, middle, exit, bridge, client, hs (an onion service
 // host) and empty, each a file NAME.conns at the root of the FS. Each
-// lists its consensus (listed lines) and marks its origin circuits.
+// lists its consensus (listed lines) and marks its origin circuits. Beside
+// each are its goldens, NAME.TIER.reply (see [Golden]).
 var Fixtures fs.FS = mustSub(embedded, "fixtures")
 
 func mustSub(f fs.FS, dir string) fs.FS {
@@ -63,4 +64,21 @@ func LoadNamed(name string) (*connstate.Registry, *Clock, error) {
 		return nil, nil, err
 	}
 	return fx.Build()
+}
+
+// GoldenSeed is what getinfo.Conns.Seeds returns for the public tier's
+// goldens: the pseudonyms' keys and the rounding's seed, fixed.
+const GoldenSeed = 0x5eed
+
+// Golden returns conninfo's reply to "GETINFO conn/all" for the embedded
+// fixture name under tier ("public", "testnet" or "unscrubbed"), byte for
+// byte, CR LF and all: what a host's own control loop on the same state
+// must send. The public tier's is answered at an instant of its epoch
+// grid with Seeds returning GoldenSeed.
+func Golden(name, tier string) ([]byte, error) {
+	b, err := fs.ReadFile(Fixtures, path.Clean(name)+"."+path.Clean(tier)+".reply")
+	if err != nil {
+		return nil, fmt.Errorf("connstatetest: no golden for fixture %q under tier %q: fixtures %v, tiers public, testnet, unscrubbed", name, tier, FixtureNames())
+	}
+	return b, nil
 }

@@ -61,3 +61,10 @@ func ExampleFixture_Open() {
 	// 10 connections, 4 circuits, of [bridge client empty exit guard hs middle]
 	// true
 }
+
+// A host's own control loop checks its reply against conninfo's.
+func ExampleGolden() {
+	want, _ := connstatetest.Golden("empty", "testnet")
+	fmt.Printf("%q\n", want)
+	// Output: "250-conn/all=\r\n250 OK\r\n"
+}

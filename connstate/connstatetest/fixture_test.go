@@ -234,3 +234,17 @@ func TestOpenReturnsHandles(t *testing.T) {
 	_, ok = l.Registry.LookupEntry(1000, 10)
 	assert.False(t, ok)
 }
+
+func TestGoldens(t *testing.T) {
+	for _, name := range connstatetest.FixtureNames() {
+		for _, tier := range []string{"public", "testnet", "unscrubbed"} {
+			b, err := connstatetest.Golden(name, tier)
+			require.NoError(t, err, "%s %s", name, tier)
+			assert.True(t, bytes.HasPrefix(b, []byte("250")) && bytes.HasSuffix(b, []byte("250 OK\r\n")), "%s.%s: %q", name, tier, b)
+		}
+	}
+	_, err := connstatetest.Golden("guard", "secret")
+	assert.ErrorContains(t, err, "no golden")
+	_, err = connstatetest.Golden("../fixtures/guard", "public")
+	assert.Error(t, err)
+}
