@@ -166,6 +166,9 @@ func watch(s *nyxSession, p *countingProxy, pages func(page int, screen string))
 // tier, whose BW events are each second's bytes: in the public tier its
 // few KB a second show as a 256 KiB step every half minute or so.
 func TestNyxShowsTheRelay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a minute of most of a CPU (nyx draws in Python): README's test command runs it alone, without -short")
+	}
 	requireNyx(t)
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "60", "-quiet", "-policy", "testnet", "-duration", "90s")
 	proxy := newCountingProxy(t, controlAddr(t, out.String()))
