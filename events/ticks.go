@@ -1,14 +1,12 @@
 package events
 
 import (
-	"bytes"
 	"maps"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
-	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/scrub"
 )
@@ -229,14 +227,7 @@ func readLines(shown getinfo.Shown) viewLines {
 	for _, c := range shown.Circuits {
 		own[c.ID] = true
 	}
-	all := shown.All
-	for len(all) > 0 {
-		line, rest, _ := bytes.Cut(all, []byte{'\n'})
-		all = rest
-		e, err := format.Parse(string(line))
-		if err != nil {
-			continue // cannot happen: a Conns wrote it
-		}
+	for e := range shown.Entries() {
 		if e.CircID != 0 {
 			if own[e.CircID] {
 				c := v.circs[e.CircID]

@@ -2,6 +2,7 @@ package getinfo
 
 import (
 	"bytes"
+	"iter"
 	"strconv"
 	"time"
 
@@ -53,14 +54,7 @@ func (c ORConn) Status() string {
 func (s Shown) ORConns(names Nicknames) []ORConn {
 	var out []ORConn
 	index := map[uint64]int{}
-	all := s.All
-	for len(all) > 0 {
-		line, rest, _ := bytes.Cut(all, []byte{'\n'})
-		all = rest
-		e, err := format.Parse(string(line))
-		if err != nil {
-			continue // cannot happen: a Conns wrote it
-		}
+	for e := range s.Entries() {
 		if e.CircID != 0 {
 			if i, ok := index[e.ConnID]; ok {
 				out[i].Circuits++ // the legs follow the connection lines
@@ -73,9 +67,29 @@ func (s Shown) ORConns(names Nicknames) []ORConn {
 			continue
 		}
 		index[e.ConnID] = len(out)
-		out = append(out, ORConn{ID: e.ConnID, Target: Target(&e, names), Inbound: f.Direction == connstate.Inbound, Established: f.Established})
+		out = append(out, ORConn{ID: e.ConnID, Target: Target(e, names), Inbound: f.Direction == connstate.Inbound, Established: f.Established})
 	}
 	return out
+}
+
+// Entries yields the lines of s.All as entries, in order: what the tier
+// shows, IDs as shown. Each entry is valid for its step only.
+func (s Shown) Entries() iter.Seq[*connstate.Entry] {
+	return func(yield func(*connstate.Entry) bool) {
+		var e connstate.Entry
+		all := s.All
+		for len(all) > 0 {
+			line, rest, _ := bytes.Cut(all, []byte{'\n'})
+			all = rest
+			var err error
+			if e, err = format.Parse(string(line)); err != nil {
+				continue // cannot happen: a Conns wrote it
+			}
+			if !yield(&e) {
+				return
+			}
+		}
+	}
 }
 
 // Target names the peer of a scrubbed line as tor's ORCONN and

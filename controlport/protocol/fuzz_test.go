@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/conninfo/conninfo/controlport/protocol"
 )
@@ -27,7 +28,7 @@ func FuzzLineReader(f *testing.F) {
 		f.Add(in)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		r := protocol.NewLineReader(iotestHalf(in))
+		r := protocol.NewLineReader(iotest.OneByteReader(bytes.NewReader(in))) // every line straddles reads
 		for {
 			line, err := r.ReadLine()
 			if err != nil {
@@ -106,19 +107,4 @@ func transcriptInputs(tb testing.TB) [][]byte {
 		tb.Fatal("no session in controlport/testdata/sessions.txt")
 	}
 	return out
-}
-
-// iotestHalf returns a reader that hands out in in small pieces, so that
-// lines straddle reads.
-func iotestHalf(in []byte) io.Reader { return &smallReader{in: in} }
-
-type smallReader struct{ in []byte }
-
-func (r *smallReader) Read(p []byte) (int, error) {
-	if len(r.in) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), 1+len(r.in)%7)], r.in)
-	r.in = r.in[n:]
-	return n, nil
 }
