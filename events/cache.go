@@ -19,9 +19,9 @@ func (p *Publisher) Register(m *getinfo.Mux) {
 }
 
 func (p *Publisher) appendCache(dst []byte, _ string) ([]byte, error) {
-	p.stepMu.Lock()
-	defer p.stepMu.Unlock()
-	for i, s := range p.state.cache {
+	p.cacheMu.Lock()
+	defer p.cacheMu.Unlock()
+	for i, s := range p.cache {
 		if i > 0 {
 			dst = append(dst, ' ')
 		}

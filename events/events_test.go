@@ -437,3 +437,56 @@ func TestCIRCPublic(t *testing.T) {
 	assert.Equal(t, legRead()-before, read, "CIRC_BW adds up to the leg's growth in conn/all")
 	assert.Positive(t, read)
 }
+
+// everything is all a controller of the public tier sees over a minute:
+// the events of every kind, bw-event-cache, orconn-status and
+// circuit-status, with activity at second at of the third epoch and, if
+// fleeting, a connection and an own circuit that live only inside it.
+func everything(t *testing.T, at time.Duration, fleeting bool) []string {
+	t.Helper()
+	r := newRelay(t, scrub.Public(listed{}))
+	c := r.open(t, client)
+	out := r.open(t, connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor,
+		Fingerprint: peerFP, Remote: netip.MustParseAddrPort("198.51.100.9:9001"), LocalPort: 40000, Established: true})
+	_, leg := openOrigin(t, r, out)
+	sub := r.pub.Subscribe()
+	defer sub.Close()
+	set, _ := events.ParseSet([]string{"BW", "ORCONN", "CIRC", "CIRC_BW", "CONN_BW"})
+	sub.Set(set)
+	var seen []string
+	r.clk.Advance(20*time.Second + at)
+	seen = append(seen, lines(sub)...)
+	c.AddRead(700 << 10)
+	leg.AddRead(600 << 10)
+	out.AddRead(600 << 10)
+	r.open(t, client)
+	_, _ = openOrigin(t, r, out)
+	if fleeting {
+		f := r.open(t, connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor,
+			Fingerprint: peerFP, Remote: netip.MustParseAddrPort("198.51.100.9:9001"), LocalPort: 40001, Established: true})
+		fc, fl := openOrigin(t, r, f)
+		fl.AddRead(1 << 20)
+		r.clk.Advance(29*time.Second + 500*time.Millisecond - 20*time.Second - at)
+		require.NoError(t, fc.Close())
+		require.NoError(t, f.Close())
+	}
+	for r.clk.Now().Before(connstatetest.Epoch().Add(time.Minute)) {
+		r.clk.Advance(time.Second)
+		seen = append(seen, lines(sub)...)
+	}
+	return append(seen, r.get(t, "bw-event-cache"), r.get(t, "orconn-status"), r.get(t, "circuit-status"))
+}
+
+// In the public tier nothing a controller sees tells when within an epoch
+// bytes moved or connections and circuits opened, nor that a connection
+// and a circuit came and went inside one.
+func TestEventsSayNothingWithinAnEpoch(t *testing.T) {
+	want := everything(t, time.Second, false)
+	require.Greater(t, len(want), 60, "a minute's events")
+	for _, at := range []time.Duration{5 * time.Second, 9*time.Second + 900*time.Millisecond} {
+		assert.Equal(t, want, everything(t, at, false), "activity at %v into the epoch", at)
+	}
+	for _, at := range []time.Duration{time.Second, 5 * time.Second} {
+		assert.Equal(t, want, everything(t, at, true), "a fleeting connection and circuit, from %v", at)
+	}
+}

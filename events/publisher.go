@@ -14,8 +14,10 @@ import (
 )
 
 // DefaultQueueLen is how many events a subscription holds for a controller
-// that has not taken them yet, when [Config.QueueLen] is 0.
-const DefaultQueueLen = 4096
+// that has not taken them yet, when [Config.QueueLen] is 0. In the public
+// tier one view's ORCONN changes all come at once: a busy guard, whose
+// clients come and go by the thousand each epoch, may want more.
+const DefaultQueueLen = 16384
 
 // ErrConfig is wrapped by the errors of [New].
 var ErrConfig = errors.New("events: invalid configuration")
@@ -59,6 +61,10 @@ type Publisher struct {
 	// that ticks never overlap; state is guarded by it.
 	stepMu sync.Mutex
 	state  tickState
+	// cacheMu guards cache, bw-event-cache's seconds, oldest first: apart
+	// from stepMu, so that a question never waits for a tick.
+	cacheMu sync.Mutex
+	cache   []second
 }
 
 // New returns a Publisher for cfg. It starts nothing until a subscription

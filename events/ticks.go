@@ -76,9 +76,8 @@ func growth(now, before uint64) uint64 {
 // tickState is what one tick carries to the next.
 type tickState struct {
 	started bool
-	epoch   int64    // the view the last tick read (public tier)
-	traffic flow     // BW: the totals behind traffic/*
-	cache   []second // bw-event-cache: the last cacheLen seconds, oldest first
+	epoch   int64 // the view the last tick read (public tier)
+	traffic flow  // BW: the totals behind traffic/*
 
 	// The last view's OR connections (ORCONN) and own circuits (CIRC),
 	// by shown ID, and whether they were read.
@@ -91,10 +90,7 @@ type tickState struct {
 	connFlows map[uint64]*flow
 }
 
-func (t *tickState) reset() {
-	cache := t.cache
-	*t = tickState{cache: cache} // the cache outlives a pause, as tor's does
-}
+func (t *tickState) reset() { *t = tickState{} } // the cache, the Publisher's, outlives a pause, as tor's does
 
 // step reads what the Conns shows now and returns this second's events.
 func (t *tickState) step(p *Publisher, want Set) []event {
@@ -124,10 +120,12 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 	// BW, and the cache, every second.
 	s := t.traffic.next(traffic, public, newView, n)
 	if want&perSecond != 0 {
-		t.cache = append(t.cache, s)
-		if len(t.cache) > cacheLen {
-			t.cache = append(t.cache[:0], t.cache[len(t.cache)-cacheLen:]...)
+		p.cacheMu.Lock()
+		p.cache = append(p.cache, s)
+		if len(p.cache) > cacheLen {
+			p.cache = append(p.cache[:0], p.cache[len(p.cache)-cacheLen:]...)
 		}
+		p.cacheMu.Unlock()
 	}
 	if want&BW != 0 {
 		out = append(out, event{BW, "650 BW " + strconv.FormatUint(s.read, 10) + " " + strconv.FormatUint(s.written, 10)})
@@ -150,7 +148,9 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 		}
 		t.conns, t.circs, t.haveLines = conns, circs, true
 	}
-	now := AppendTime(nil, p.clock.Now())
+	// The whole second the tick is for, not when it ran: its fraction would
+	// tell how long the view took.
+	now := AppendTime(nil, p.clock.Now().Truncate(time.Second))
 	t.circFlows = advance(t.circFlows, lines.circs, public, newView, n, func(id uint64, s second) {
 		if want&CIRCBW != 0 {
 			out = append(out, event{CIRCBW, "650 CIRC_BW ID=" + strconv.FormatUint(id, 10) + " READ=" + strconv.FormatUint(s.read, 10) +

@@ -28,15 +28,21 @@ type Shown struct {
 	Circuits []ShownCircuit
 }
 
-// Show returns what the keys answer now: in the public tier the current
-// epoch's view, which asking keeps being taken, as a question does (and
-// taken at once if its instant has just come and the timer has not yet
-// run, where a question is answered from the last view); in the
+// Show returns what the keys answer now, for an event source: in the
+// public tier the current epoch's view, which asking keeps being taken,
+// as a question does (and taken at once if its instant has just come and
+// the timer has not yet run, where a question is answered from the last
+// view, so that event sources follow the views second by second); in the
 // other tiers a live reading, conn/all's value only if lines is set (it
 // walks every connection).
-func (h *Conns) Show(lines bool) Shown {
+func (h *Conns) Show(lines bool) Shown { return h.show(lines, true) }
+
+// show is Show; without wait, a question's: at an instant the timer has
+// not yet reached, the last view answers, so that no answer waits for a
+// view being taken.
+func (h *Conns) show(lines, wait bool) Shown {
 	if h.Policy.EpochLength() > 0 {
-		v := h.currentView(true)
+		v := h.currentView(wait)
 		return Shown{
 			Epoch:    v.index,
 			At:       time.Unix(0, v.index*int64(h.Policy.EpochLength())),

@@ -223,7 +223,7 @@ func (s *Status) Register(m *Mux) {
 }
 
 func (s *Status) appendORConns(dst []byte, _ string) ([]byte, error) {
-	for i, c := range s.Conns.Show(true).ORConns(s.Nicknames) {
+	for i, c := range s.Conns.show(true, false).ORConns(s.Nicknames) {
 		if i > 0 {
 			dst = append(dst, '\n')
 		}
@@ -233,7 +233,7 @@ func (s *Status) appendORConns(dst []byte, _ string) ([]byte, error) {
 }
 
 func (s *Status) appendCircuits(dst []byte, _ string) ([]byte, error) {
-	for i, c := range s.Conns.Show(true).Circuits {
+	for i, c := range s.Conns.show(true, false).Circuits {
 		if i > 0 {
 			dst = append(dst, '\n')
 		}

@@ -32,6 +32,11 @@ type Option struct {
 	// names it without a value, as tor does. nil is an option that is
 	// never set.
 	Values func() []string
+	// Private keeps the option's values out of config-text (and so out of
+	// a torrc written from it, and nyx's screens): GETCONF still answers
+	// them, as tor does, for a controller that authenticated. For a
+	// secret's hash, such as HashedControlPassword's.
+	Private bool
 }
 
 // Set is the options a host answers GETCONF for. It is immutable once
@@ -154,7 +159,8 @@ func quoteValue(v string) string {
 //     regard to case, as tor lists its own (tor lists every option it
 //     has; a Set lists those registered);
 //   - config-text: "Name value" for each value of each option that is
-//     set, as tor lists the options not at their defaults.
+//     set, as tor lists the options not at their defaults, but the
+//     Private ones.
 func (s *Set) Register(m *getinfo.Mux) {
 	m.HandleFunc("config/names", "The configuration options GETCONF answers, with their types.", s.appendNames)
 	m.HandleFunc("config-text", "The configuration options that are set, one value a line.", s.appendText)
@@ -173,6 +179,9 @@ func (s *Set) appendNames(dst []byte, _ string) ([]byte, error) {
 func (s *Set) appendText(dst []byte, _ string) ([]byte, error) {
 	n := len(dst)
 	for _, o := range s.opts {
+		if o.Private {
+			continue
+		}
 		for _, v := range o.values() {
 			if len(dst) > n {
 				dst = append(dst, '\n')

@@ -22,6 +22,7 @@ func relayOptions(t *testing.T) *options.Set {
 		options.Option{Name: "BandwidthRate", Type: "DataSize", Values: values("1073741824")},
 		options.Option{Name: "ExitPolicy", Type: "LineList", Values: values("accept *:80", "reject *:*")},
 		options.Option{Name: "ContactInfo", Type: "String", Values: values("a b #c")},
+		options.Option{Name: "HashedControlPassword", Type: "LineList", Values: values("16:00FF"), Private: true},
 	)
 	require.NoError(t, err)
 	return s
@@ -55,10 +56,11 @@ func TestNamesAndText(t *testing.T) {
 	relayOptions(t).Register(m)
 	names, err := m.AppendInfo(nil, "config/names")
 	require.NoError(t, err)
-	assert.Equal(t, "__OwningControllerProcess String\nBandwidthRate DataSize\nContactInfo String\nDirPort Dependent\nExitPolicy LineList\nNickname String\nORPort Dependent", string(names))
+	assert.Equal(t, "__OwningControllerProcess String\nBandwidthRate DataSize\nContactInfo String\nDirPort Dependent\nExitPolicy LineList\nHashedControlPassword LineList\nNickname String\nORPort Dependent", string(names))
 	text, err := m.AppendInfo(nil, "config-text")
 	require.NoError(t, err)
-	assert.Equal(t, "BandwidthRate 1073741824\nContactInfo \"a b #c\"\nExitPolicy accept *:80\nExitPolicy reject *:*\nNickname conninfoTest\nORPort 127.0.0.1:39101", string(text))
+	assert.Equal(t, "BandwidthRate 1073741824\nContactInfo \"a b #c\"\nExitPolicy accept *:80\nExitPolicy reject *:*\nNickname conninfoTest\nORPort 127.0.0.1:39101", string(text), "no private value")
+	assert.Equal(t, "250 HashedControlPassword=16:00FF\r\n", string(relayOptions(t).AppendGetConf(nil, []string{"HashedControlPassword"})), "GETCONF answers it, as tor does")
 }
 
 func TestNewErrors(t *testing.T) {

@@ -99,7 +99,7 @@ func (st setup) options() (*options.Set, error) {
 		{Name: "DisableDebuggerAttachment", Type: "Boolean", Values: set("1")},
 		{Name: "ExitPolicyRejectPrivate", Type: "Boolean", Values: set("1")},
 		{Name: "CookieAuthentication", Type: "Boolean", Values: set(boolText(st.auth == "cookie"))},
-		{Name: "HashedControlPassword", Type: "LineList", Values: none},
+		{Name: "HashedControlPassword", Type: "LineList", Values: none, Private: true}, // GETCONF only: never in the torrc written
 		{Name: "ControlSocket", Type: "LineList", Values: none},
 		{Name: "SocksPort", Type: "Dependent", Values: set("0")},
 		{Name: "BridgeRelay", Type: "Boolean", Values: set("0")},
