@@ -23,14 +23,22 @@ var fieldNames = [9]string{"CONN_ID", "CIRC_ID", "OR_ID", "IP:PORT", "L_PORT", "
 // address and port with IPv6 in brackets and no zone. An IPv4-mapped
 // address is returned as IPv4.
 func Parse(line string) (connstate.Entry, error) {
+	// One pass over the bytes: fields are short, and a call per field to
+	// a byte search costs more than the search.
 	var f [9]string
-	rest := line
+	j := 0
 	for i := range f {
-		rest = strings.TrimLeft(rest, " ")
-		if rest == "" {
+		for j < len(line) && line[j] == ' ' {
+			j++
+		}
+		if j == len(line) {
 			return connstate.Entry{}, fmt.Errorf("%w: %d fields, want 9", ErrSyntax, i)
 		}
-		f[i], rest, _ = strings.Cut(rest, " ")
+		k := j
+		for k < len(line) && line[k] != ' ' {
+			k++
+		}
+		f[i], j = line[j:k], k
 	}
 
 	var e connstate.Entry
@@ -78,26 +86,33 @@ func parseORID(s string) (connstate.Fingerprint, bool) {
 	if len(s) != 2*len(fp) {
 		return fp, false
 	}
+	bad := byte(0)
 	for i := range fp {
-		hi, ok1 := upperHexDigit(s[2*i])
-		lo, ok2 := upperHexDigit(s[2*i+1])
-		if !ok1 || !ok2 {
-			return connstate.Fingerprint{}, false
-		}
-		fp[i] = hi<<4 | lo
+		hi, lo := upperHex[s[2*i]], upperHex[s[2*i+1]]
+		bad |= hi | lo
+		fp[i] = hi<<4 | lo&0x0f
+	}
+	if bad&0x80 != 0 {
+		return connstate.Fingerprint{}, false
 	}
 	return fp, !fp.IsZero()
 }
 
-func upperHexDigit(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
+// upperHex maps an upper-case hex digit to its value and any other byte
+// to 0x80: a table, since a fingerprint's 40 digits are most of a relay
+// line's parse.
+var upperHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0x80
 	}
-	return 0, false
-}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('A'); c <= 'F'; c++ {
+		t[c] = c - 'A' + 10
+	}
+	return t
+}()
 
 func parseAddrPort(s string) (netip.AddrPort, error) {
 	if s == "0" {
