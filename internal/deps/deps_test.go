@@ -12,7 +12,7 @@ import (
 const module = "github.com/conninfo/conninfo"
 
 // core are the packages a relay links.
-var core = []string{"connstate", "scrub", "format", "getinfo", "consensus", "events", "options", "controlport", "controlport/protocol", "client"}
+var core = []string{"connstate", "scrub", "format", "getinfo", "consensus", "events", "options", "controlport", "controlport/protocol", "client", "audit"}
 
 func TestCoreImportsNoThirdPartyModule(t *testing.T) {
 	goBin, err := exec.LookPath("go")

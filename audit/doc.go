@@ -1,0 +1,29 @@
+// Package audit runs the detectors the 2010 proposal was written for on a
+// relay's connections: is it doing anything it should not?
+//
+//   - unestablished: connections that have not established after a minute
+//     (an exit whose firewall drops what its policy allows shows 'oRt'
+//     streams that never connect);
+//   - asymmetric: circuits whose inbound and outbound sides moved volumes
+//     far apart, above a floor;
+//   - private-exit: exit streams to private addresses while the exit
+//     policy rejects them;
+//   - concentration: many outbound OR connections to one relay's address,
+//     or one connection carrying most of the relay's bytes;
+//   - non-exit-streams: streams outside the Tor network on a relay that is
+//     not an exit;
+//   - short-lived: a large share of connections going within seconds of
+//     opening (resets by middleboxes).
+//
+// Each [Finding] has a detector, a [Severity], the CONN_IDs and CIRC_IDs
+// it concerns and a message that names no peer's address: counts, shares
+// and IDs only. The detectors that need raw addresses or the circuits a
+// relay carries run in-process, on the registry's entries, and only their
+// findings leave the process; the same [Auditor] runs controller-side on
+// the test-network tier's conn/all, for harnesses.
+//
+// # Concurrency
+//
+// An Auditor remembers what it saw between audits and is not safe for
+// concurrent use; give each loop its own.
+package audit
