@@ -95,6 +95,43 @@ func (f Finding) Line() string {
 	return f.Detector + " " + f.Severity.String() + " " + ids(f.ConnIDs) + " " + ids(f.CircIDs) + " " + f.Message
 }
 
+// ErrLine is wrapped by the errors of [ParseLine].
+var ErrLine = errors.New("audit: malformed finding line")
+
+// ParseLine reads a line as [Finding.Line] writes it.
+func ParseLine(line string) (Finding, error) {
+	f := strings.SplitN(line, " ", 5)
+	if len(f) != 5 {
+		return Finding{}, fmt.Errorf("%w: %q", ErrLine, line)
+	}
+	sev, err := ParseSeverity(f[1])
+	if err != nil {
+		return Finding{}, fmt.Errorf("%w: %q: %w", ErrLine, line, err)
+	}
+	ids := func(s string) ([]uint64, error) {
+		if s == "-" {
+			return nil, nil
+		}
+		var v []uint64
+		for _, p := range strings.Split(s, ",") {
+			n, err := strconv.ParseUint(p, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %q: ID %q", ErrLine, line, p)
+			}
+			v = append(v, n)
+		}
+		return v, nil
+	}
+	out := Finding{Detector: f[0], Severity: sev, Message: f[4]}
+	if out.ConnIDs, err = ids(f[2]); err != nil {
+		return Finding{}, err
+	}
+	if out.CircIDs, err = ids(f[3]); err != nil {
+		return Finding{}, err
+	}
+	return out, nil
+}
+
 // JSON is the finding as one JSON object, for `conninfo audit -json`.
 func (f Finding) JSON() []byte {
 	b, _ := json.Marshal(f) // cannot fail: plain fields
@@ -201,13 +238,22 @@ func isStream(e connstate.Entry) bool {
 		f.Usage != connstate.UsageControl && f.Usage != connstate.UsageDirectory
 }
 
-// unestablished: connections that have not established for
-// UnestablishedAge (a firewall dropping what the exit policy allows shows
+// isOR reports whether a connection line is an OR connection's: not a
+// stream's, a controller's or a directory request's, which are short by
+// nature.
+func isOR(e connstate.Entry) bool {
+	u := e.Flags.Usage
+	return !isStream(e) && u != connstate.UsageControl && u != connstate.UsageDirectory
+}
+
+// unestablished: outbound connections that have not established for
+// UnestablishedAge (an inbound one that never finishes its handshake is a
+// client's or a scanner's doing, not the relay's) (a firewall dropping what the exit policy allows shows
 // as 'oRt' streams), and the circuits with legs on them.
 func (a *Auditor) unestablished(conns map[uint64]connstate.Entry) []Finding {
 	var ids []uint64
 	for id, e := range conns {
-		if !e.Flags.Established && time.Duration(e.Uptime)*time.Second >= a.cfg.UnestablishedAge {
+		if e.Flags.Direction == connstate.Outbound && !e.Flags.Established && time.Duration(e.Uptime)*time.Second >= a.cfg.UnestablishedAge {
 			ids = append(ids, id)
 		}
 	}
@@ -215,7 +261,7 @@ func (a *Auditor) unestablished(conns map[uint64]connstate.Entry) []Finding {
 		return nil
 	}
 	return []Finding{{Detector: Unestablished, Severity: Warning, ConnIDs: sortedIDs(ids),
-		Message: fmt.Sprintf("%d connection(s) not established after %v", len(ids), a.cfg.UnestablishedAge)}}
+		Message: fmt.Sprintf("%d outbound connection(s) not established after %v", len(ids), a.cfg.UnestablishedAge)}}
 }
 
 // asymmetric: circuits whose inbound and outbound sides moved very
@@ -315,7 +361,7 @@ func (a *Auditor) nonExitStreams(conns map[uint64]connstate.Entry, s State) []Fi
 		Message: fmt.Sprintf("%d outbound connection(s) outside the Tor network on a relay that is not an exit", len(ids))}}
 }
 
-// shortLived: a large share of the connections seen to go went within
+// shortLived: a large share of the OR connections seen to go went within
 // seconds of opening (middleboxes resetting them). It counts over the
 // audits since the last finding or the last ShortLivedMinClosed gone.
 func (a *Auditor) shortLived(conns map[uint64]connstate.Entry) []Finding {
@@ -330,7 +376,9 @@ func (a *Auditor) shortLived(conns map[uint64]connstate.Entry) []Finding {
 		delete(a.seen, id)
 	}
 	for id, e := range conns {
-		a.seen[id] = e.Uptime
+		if isOR(e) {
+			a.seen[id] = e.Uptime
+		}
 	}
 	if a.gone < a.cfg.ShortLivedMinClosed {
 		return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"pgregory.net/rapid"
 
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
@@ -66,6 +67,7 @@ func TestDetectorsAtTheirEdges(t *testing.T) {
 		{"nothing", audit.State{Entries: []connstate.Entry{in, out}, Exit: true}, nil},
 		{"unestablished at 59 s", audit.State{Entries: []connstate.Entry{pending(59)}, Exit: true}, nil},
 		{"unestablished at 60 s", audit.State{Entries: []connstate.Entry{pending(60)}, Exit: true}, []string{audit.Unestablished}},
+		{"an inbound handshake unfinished for long", audit.State{Entries: []connstate.Entry{conn(4, connstate.Flags{Direction: connstate.Inbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside}, "", 0, 0, 600)}, Exit: true}, nil},
 		{"asymmetric under the floor", audit.State{Entries: []connstate.Entry{in, out, leg(in, 5, 8<<20-1, 0), leg(out, 5, 0, 0)}, Exit: true}, nil},
 		{"asymmetric at the floor", audit.State{Entries: []connstate.Entry{in, out, leg(in, 5, 8<<20, 0), leg(out, 5, 0, 0)}, Exit: true}, []string{audit.Asymmetric}},
 		{"asymmetric within the ratio", audit.State{Entries: []connstate.Entry{in, out, leg(in, 5, 20<<20, 0), leg(out, 5, 1<<20+1, 0)}, Exit: true}, nil},
@@ -145,4 +147,30 @@ func TestFindingForms(t *testing.T) {
 	_, err := audit.ParseSeverity("loud")
 	assert.ErrorIs(t, err, audit.ErrSeverity)
 	assert.True(t, strings.HasPrefix(audit.Severity(9).String(), "Severity("))
+}
+
+// ParseLine reads back what Line writes.
+func TestLineRoundTrips(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		f := audit.Finding{
+			Detector: rapid.SampledFrom([]string{audit.Asymmetric, audit.ShortLived, audit.Unestablished}).Draw(t, "detector"),
+			Severity: rapid.SampledFrom([]audit.Severity{audit.Info, audit.Warning, audit.Critical}).Draw(t, "severity"),
+			ConnIDs:  rapid.SliceOf(rapid.Uint64()).Draw(t, "conns"),
+			CircIDs:  rapid.SliceOf(rapid.Uint64()).Draw(t, "circs"),
+			Message:  rapid.StringMatching(`[a-z0-9 ()%,]{1,40}`).Draw(t, "message"),
+		}
+		if len(f.ConnIDs) == 0 {
+			f.ConnIDs = nil
+		}
+		if len(f.CircIDs) == 0 {
+			f.CircIDs = nil
+		}
+		got, err := audit.ParseLine(f.Line())
+		require.NoError(t, err)
+		assert.Equal(t, f, got)
+	})
+	for _, bad := range []string{"", "asymmetric warning 1 2", "asymmetric loud - - m", "asymmetric info x - m"} {
+		_, err := audit.ParseLine(bad)
+		assert.ErrorIs(t, err, audit.ErrLine, "%q", bad)
+	}
 }

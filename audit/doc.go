@@ -1,7 +1,7 @@
 // Package audit runs the detectors the 2010 proposal was written for on a
 // relay's connections: is it doing anything it should not?
 //
-//   - unestablished: connections that have not established after a minute
+//   - unestablished: outbound connections that have not established after a minute
 //     (an exit whose firewall drops what its policy allows shows 'oRt'
 //     streams that never connect);
 //   - asymmetric: circuits whose inbound and outbound sides moved volumes

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // Shown is what a [Conns] tells controllers at one moment: conn/all's
@@ -68,3 +69,37 @@ func (h *Conns) show(lines, wait bool) Shown {
 // ClockUsed returns the clock that places the epochs and dates the lines:
 // Conns.Clock, else the Source's own (a Registry's), else the real one.
 func (h *Conns) ClockUsed() connstate.Clock { return h.clock() }
+
+// ShownConnID returns the CONN_ID the keys show for the registry's
+// connection id: in the public tier its pseudonym (drawing the tier's
+// keys if no view has yet), in the other tiers id itself. For a source of
+// findings (package audit) that names connections as conn/all does.
+func (h *Conns) ShownConnID(id uint64) uint64 {
+	if p := h.pseudonyms(); p != nil {
+		return p.Conn(id)
+	}
+	return id
+}
+
+// ShownCircID is [Conns.ShownConnID] for a circuit.
+func (h *Conns) ShownCircID(id uint64) uint64 {
+	if p := h.pseudonyms(); p != nil {
+		return p.Circ(id)
+	}
+	return id
+}
+
+// pseudonyms returns the public tier's pseudonyms, drawn if need be, or
+// nil in the other tiers.
+func (h *Conns) pseudonyms() *scrub.Pseudonyms {
+	if h.Policy.EpochLength() <= 0 {
+		return nil
+	}
+	e := &h.epochs
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ids == nil {
+		e.ids = scrub.NewPseudonyms(h.seed(), h.seed())
+	}
+	return e.ids
+}

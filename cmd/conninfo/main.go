@@ -4,7 +4,8 @@
 // Usage:
 //
 //	conninfo get [flags] KEY...     the raw values of GETINFO keys, as tor-prompt prints one command
-//	conninfo audit [flags]          the audit's findings on conn/all
+//	conninfo audit [flags]          the audit's findings: the relay's own (audit/findings) if it
+//	                                publishes them, else found here on conn/all
 //
 // The flags every command takes:
 //
@@ -19,6 +20,7 @@
 //	-watch             audit again every -every until interrupted, printing what is found
 //	-every D           the time between audits with -watch (default 10s, the public tier's epoch)
 //	-exit / -no-exit   take the relay for an exit or not, instead of asking GETCONF ExitRelay
+//	-unestablished-after D  report connections not established after D (default 1m)
 //
 // The exit status is 0 with no finding at or above -severity, 1 with some,
 // and 2 on an error (an unreachable port, a refused authentication, a port
@@ -40,6 +42,7 @@ import (
 
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/client"
+	"github.com/conninfo/conninfo/connstate"
 )
 
 func main() {
@@ -151,6 +154,7 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	every := fs.Duration("every", 10*time.Second, "the `time` between audits with -watch")
 	exit := fs.Bool("exit", false, "take the relay for an exit, instead of asking GETCONF ExitRelay")
 	noExit := fs.Bool("no-exit", false, "take the relay for a non-exit, instead of asking GETCONF ExitRelay")
+	unestablished := fs.Duration("unestablished-after", 0, "report connections not established after this `time` (default 1m)")
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
@@ -177,18 +181,29 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if *exit || *noExit {
 		state.Exit = *exit
 	}
-	a := audit.New(audit.Config{})
+	a := audit.New(audit.Config{UnestablishedAge: *unestablished})
+	inProcess := *unestablished == 0 && hasKey(ctx, conn, audit.FindingsKey)
 	status := exitOK
 	for {
-		entries, err := conn.ConnAll(ctx)
+		var findings []audit.Finding
+		if inProcess {
+			// The relay audits itself on what no tier shows a controller.
+			findings, err = relayFindings(ctx, conn)
+		} else {
+			var entries []connstate.Entry
+			entries, err = conn.ConnAll(ctx)
+			state.Entries = entries
+			if err == nil {
+				findings = a.Audit(state)
+			}
+		}
 		if err != nil {
 			if ctx.Err() != nil && *watch {
 				return status, nil
 			}
 			return exitError, err
 		}
-		state.Entries = entries
-		for _, f := range a.Audit(state) {
+		for _, f := range findings {
 			if f.Severity >= minSeverity {
 				status = exitFindings
 			}
@@ -207,6 +222,40 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		case <-time.After(*every):
 		}
 	}
+}
+
+// hasKey reports whether the relay answers key (info/names lists it).
+func hasKey(ctx context.Context, conn *client.Conn, key string) bool {
+	v, err := conn.GetInfo(ctx, "info/names")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(v["info/names"], "\n") {
+		if name, _, _ := strings.Cut(line, " "); name == key {
+			return true
+		}
+	}
+	return false
+}
+
+// relayFindings reads audit/findings.
+func relayFindings(ctx context.Context, conn *client.Conn) ([]audit.Finding, error) {
+	v, err := conn.GetInfo(ctx, audit.FindingsKey)
+	if err != nil {
+		return nil, err
+	}
+	var out []audit.Finding
+	for _, line := range strings.Split(v[audit.FindingsKey], "\n") {
+		if line == "" {
+			continue
+		}
+		f, err := audit.ParseLine(line)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // ids writes a finding's IDs after its message.

@@ -33,6 +33,8 @@
 //	-quiet             no live view
 //	-policy TIER       public, testnet or unscrubbed (default public)
 //	-epoch D           the public tier's epoch, whole seconds (default 10s)
+//	-scenario NAME     add one anomaly for conninfo audit to find: asymmetric, unestablished,
+//	                   private-exit, concentration, non-exit-streams, resets, hidden (default none)
 //
 // SIGINT and SIGTERM end it cleanly.
 package main

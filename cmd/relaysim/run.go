@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/consensus"
@@ -44,6 +45,7 @@ type flags struct {
 	quiet      bool
 	tier       scrub.Tier
 	epoch      time.Duration
+	scenario   string
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -60,6 +62,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view")
 	policy := fs.String("policy", "public", "privacy `tier` served: public, testnet or unscrubbed")
 	fs.DurationVar(&o.epoch, "epoch", scrub.DefaultEpoch, "the public tier's epoch (whole seconds)")
+	fs.StringVar(&o.scenario, "scenario", scenarioNone, "an anomaly to add, for the audit: "+strings.Join(scenarios, ", "))
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -85,6 +88,10 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		return o, fmt.Errorf("-duration %v: want 0 or more", o.duration)
 	case o.epoch < time.Second || o.epoch%time.Second != 0:
 		return o, fmt.Errorf("-epoch %v: want whole seconds, at least 1s", o.epoch)
+	case validScenario(o.scenario) != nil:
+		return o, validScenario(o.scenario)
+	case o.fixture != "" && o.scenario != scenarioNone:
+		return o, errors.New("-scenario needs the simulation, not -fixture")
 	}
 	return o, nil
 }
@@ -134,7 +141,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	var controlAddr atomic.Pointer[net.Addr] // set once listening, before any controller asks
-	st := setup{sim: sim, control: func() net.Addr { return *controlAddr.Load() }, configFile: filepath.Join(dir, "relaysim.torrc"), auth: o.auth}
+	st := setup{sim: sim, control: func() net.Addr { return *controlAddr.Load() }, configFile: filepath.Join(dir, "relaysim.torrc"), auth: o.auth, scenario: o.scenario}
 	if o.auth == "password" {
 		st.hash = protocol.HashPassword(o.password)
 	}
@@ -160,6 +167,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	(&getinfo.Authorities{Source: staticAuthorities{auth}}).Register(mux)
 	if ns, ok := relays.(getinfo.NetworkStatusSource); ok {
 		(&getinfo.NetworkStatus{Source: ns}).Register(mux)
+	}
+	if sim != nil {
+		(&audit.Findings{Registry: reg, Conns: conns, Setup: st.auditSetup}).Register(mux)
 	}
 	(&getinfo.InfoNames{}).Register(mux)
 	opts, err := st.options()
@@ -212,6 +222,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if sim != nil {
 		fmt.Fprintf(stdout, "relaysim: ORPort %s, DirPort %s, holding %d connections\n", sim.orAddr(), sim.dirAddr(), o.conns)
 		go sim.run(ctx)
+		if o.scenario != scenarioNone {
+			sim.runScenario(o.scenario)
+			fmt.Fprintf(stdout, "relaysim: scenario %s\n", o.scenario)
+		}
 	} else {
 		fmt.Fprintf(stdout, "relaysim: serving fixture %s\n", o.fixture)
 	}

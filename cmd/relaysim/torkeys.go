@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/consensus"
 	"github.com/conninfo/conninfo/getinfo"
@@ -40,12 +41,29 @@ type setup struct {
 	configFile string
 	auth       string
 	hash       string // HashedControlPassword, with -auth password
+	scenario   string // -scenario: private-exit and non-exit-streams change the options
 }
 
 // exitPolicy is the simulated exit's: its streams go to the local
 // destination server only.
 func (s *simulation) exitPolicy() []string {
 	return []string{"accept " + s.destL.Addr().String(), "reject *:*"}
+}
+
+// exitPolicy is the policy the relay says it has: the simulated exit's,
+// or, with the scenario non-exit-streams, a non-exit's while its streams
+// go on.
+func (st setup) exitPolicy() []string {
+	if st.scenario == scenarioNonExitStreams || st.sim == nil {
+		return []string{"reject *:*"}
+	}
+	return st.sim.exitPolicy()
+}
+
+// auditSetup is what the relay's own audit knows of its policy, as its
+// options say it.
+func (st setup) auditSetup() audit.State {
+	return audit.State{Exit: st.scenario != scenarioNonExitStreams, RejectPrivate: st.scenario == scenarioPrivateExit}
 }
 
 // relay returns the family of the relay's own keys: its limits and, when
@@ -65,7 +83,7 @@ func (st setup) relay() *getinfo.Relay {
 	if sim := st.sim; sim != nil {
 		r.Fingerprint = func() (connstate.Fingerprint, bool) { return ownFingerprint, true }
 		r.Address = func() (netip.Addr, bool) { return netip.AddrFrom4([4]byte(loopback.To4())), true }
-		r.ExitPolicy = sim.exitPolicy
+		r.ExitPolicy = st.exitPolicy
 		r.Listeners["or"] = func() []net.Addr { return []net.Addr{sim.orAddr()} }
 		r.Listeners["dir"] = func() []net.Addr { return []net.Addr{sim.dirAddr()} }
 	} else {
@@ -97,7 +115,9 @@ func (st setup) options() (*options.Set, error) {
 		{Name: "RelayBandwidthBurst", Type: "DataSize", Values: bw(bandwidth.RelayBurst)},
 		{Name: "MaxAdvertisedBandwidth", Type: "DataSize", Values: bw(bandwidth.Rate)},
 		{Name: "DisableDebuggerAttachment", Type: "Boolean", Values: set("1")},
-		{Name: "ExitPolicyRejectPrivate", Type: "Boolean", Values: set("1")},
+		// Everything is on loopback, which a policy rejecting private
+		// addresses would reject: the scenario private-exit says it does.
+		{Name: "ExitPolicyRejectPrivate", Type: "Boolean", Values: set(boolText(st.scenario == scenarioPrivateExit))},
 		{Name: "CookieAuthentication", Type: "Boolean", Values: set(boolText(st.auth == "cookie"))},
 		{Name: "HashedControlPassword", Type: "LineList", Values: none, Private: true}, // GETCONF only: never in the torrc written
 		{Name: "ControlSocket", Type: "LineList", Values: none},
@@ -123,9 +143,9 @@ func (st setup) options() (*options.Set, error) {
 			case "DirPort":
 				opts[i].Values = portOf(sim.dirAddr)
 			case "ExitRelay":
-				opts[i].Values = set("1")
+				opts[i].Values = set(boolText(st.scenario != scenarioNonExitStreams))
 			case "ExitPolicy":
-				opts[i].Values = sim.exitPolicy
+				opts[i].Values = st.exitPolicy
 			}
 		}
 	}
