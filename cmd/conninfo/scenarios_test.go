@@ -77,8 +77,8 @@ func TestScenarios(t *testing.T) {
 	for _, tt := range []struct {
 		scenario string
 		wait     time.Duration // before the first audit
-		args     []string // conninfo audit's
-		want     string   // the detector; "" for none
+		args     []string      // conninfo audit's
+		want     string        // the detector; "" for none
 	}{
 		{"none", 6 * time.Second, nil, ""},
 		{"non-exit-streams", 9 * time.Second, nil, audit.NonExitStreams}, // streams come with the first circuits
