@@ -6,6 +6,8 @@
 //	conninfo get [flags] KEY...     the raw values of GETINFO keys, as tor-prompt prints one command
 //	conninfo audit [flags]          the audit's findings: the relay's own (audit/findings) if it
 //	                                publishes them, else found here on conn/all
+//	conninfo verify [flags]         conn/all against the sockets the OS lists for process/pid
+//	                                (on the relay's machine, with the right to see its sockets)
 //
 // The flags every command takes:
 //
@@ -22,13 +24,19 @@
 //	-exit / -no-exit   take the relay for an exit or not, instead of asking GETCONF ExitRelay
 //	-unestablished-after D  report connections not established after D (default 1m)
 //
-// The exit status is 0 with no finding at or above -severity, 1 with some,
+// verify's own: -json (one JSON object), -tolerance N (the lines and
+// sockets may differ by N; default 2 where every line shows its endpoint,
+// else a tenth of the lines, at least 5).
+//
+// The exit status is 0 with no finding at or above -severity (verify: no
+// mismatch), 1 with some,
 // and 2 on an error (an unreachable port, a refused authentication, a port
 // without conn/all, such as a C tor's).
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +44,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -43,6 +52,7 @@ import (
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/client"
 	"github.com/conninfo/conninfo/connstate"
+	"github.com/conninfo/conninfo/verify"
 )
 
 func main() {
@@ -53,6 +63,7 @@ func main() {
 
 const usage = `usage: conninfo get [flags] KEY...
        conninfo audit [flags]
+       conninfo verify [flags]
 Run "conninfo COMMAND -h" for a command's flags.`
 
 // Exit statuses.
@@ -75,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = get(ctx, args[1:], stdout, stderr, getenv)
 	case "audit":
 		status, err = auditCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "verify":
+		status, err = verifyCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return exitOK
@@ -310,4 +323,110 @@ func relaySetup(ctx context.Context, conn *client.Conn) (audit.State, error) {
 		}
 	}
 	return s, nil
+}
+
+// verifyCmd checks conn/all against the OS's sockets of the relay.
+func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) (int, error) {
+	fs := flag.NewFlagSet("conninfo verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.register(fs)
+	asJSON := fs.Bool("json", false, "one JSON object")
+	tolerance := fs.Int("tolerance", -1, "how many the lines and sockets may differ by (default a tenth of the lines, at least 5)")
+	if err := fs.Parse(args); err != nil {
+		return exitError, err
+	}
+	if fs.NArg() > 0 {
+		return exitError, fmt.Errorf("verify: unexpected arguments %q", fs.Args())
+	}
+	conn, err := c.dial(ctx, getenv)
+	if err != nil {
+		return exitError, err
+	}
+	defer conn.Close()
+	v, err := conn.GetInfo(ctx, "process/pid")
+	if err != nil {
+		return exitError, fmt.Errorf("verify needs process/pid: %w", err)
+	}
+	pid, err := strconv.ParseInt(v["process/pid"], 10, 32)
+	if err != nil {
+		return exitError, fmt.Errorf("verify: process/pid %q: %w", v["process/pid"], err)
+	}
+	// The sockets that lived across the reading of conn/all.
+	before, err := verify.Sockets(ctx, int32(pid))
+	if err != nil {
+		return exitError, err
+	}
+	entries, err := conn.ConnAll(ctx)
+	if err != nil {
+		return exitError, err
+	}
+	after, err := verify.Sockets(ctx, int32(pid))
+	if err != nil {
+		return exitError, err
+	}
+	sockets := verify.Stable(before, after)
+	tol := *tolerance
+	if tol < 0 {
+		// A live conn/all that shows every endpoint is read between the
+		// two readings of the sockets; a public tier's can be an epoch old.
+		lines, shown := 0, 0
+		for _, e := range entries {
+			if e.CircID == 0 {
+				lines++
+				if e.Remote.IsValid() && e.LocalPort != 0 {
+					shown++
+				}
+			}
+		}
+		tol = max(5, lines/10)
+		if shown == lines {
+			tol = 2
+		}
+	}
+	r := verify.Check(entries, sockets, tol)
+	if *asJSON {
+		b, _ := json.Marshal(verifyJSON(r))
+		fmt.Fprintf(stdout, "%s\n", b)
+	} else {
+		fmt.Fprintf(stdout, "process %d: %d connection lines (%d with endpoints), %d connections of its sockets, tolerance %d\n", pid, r.Lines, r.Shown, r.Sockets, r.Tolerance)
+		for _, e := range r.Dead {
+			fmt.Fprintf(stdout, "no socket for line %d (%s, local port %d)\n", e.ConnID, e.Remote, e.LocalPort)
+		}
+		if r.Excess > r.Tolerance {
+			fmt.Fprintf(stdout, "%d connection(s) of the process that no line reports\n", r.Excess)
+		}
+		for _, s := range r.Unreported {
+			fmt.Fprintf(stdout, "unreported socket %s -> %s (%s)\n", s.Local, s.Remote, s.Status)
+		}
+		if r.OK() {
+			fmt.Fprintln(stdout, "ok")
+		}
+	}
+	if !r.OK() {
+		return exitFindings, nil
+	}
+	return exitOK, nil
+}
+
+// verifyJSON is a report as conninfo verify -json writes it.
+func verifyJSON(r verify.Report) any {
+	type sock struct{ Local, Remote, Status string }
+	out := struct {
+		OK         bool     `json:"ok"`
+		Lines      int      `json:"lines"`
+		Shown      int      `json:"shown"`
+		Sockets    int      `json:"sockets"`
+		Tolerance  int      `json:"tolerance"`
+		Dead       []uint64 `json:"dead_conn_ids,omitempty"`
+		Excess     int      `json:"excess,omitempty"`
+		Unreported []sock   `json:"unreported,omitempty"`
+	}{OK: r.OK(), Lines: r.Lines, Shown: r.Shown, Sockets: r.Sockets, Tolerance: r.Tolerance, Excess: r.Excess}
+	for _, e := range r.Dead {
+		out.Dead = append(out.Dead, e.ConnID)
+	}
+	for _, s := range r.Unreported {
+		out.Unreported = append(out.Unreported, sock{s.Local.String(), s.Remote.String(), s.Status})
+	}
+	return out
 }

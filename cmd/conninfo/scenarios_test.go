@@ -131,3 +131,63 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyScenarios checks conn/all against relaysim's own sockets:
+// nothing amiss in the public tier with no scenario; with -scenario
+// hidden, the unreported connections counted in the public tier and
+// listed in the unscrubbed one, where every line shows its endpoint.
+func TestVerifyScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a relaysim for each case: README's test command runs it alone, without -short")
+	}
+	bin := filepath.Join(t.TempDir(), "relaysim")
+	out, err := exec.Command("go", "build", "-o", bin, "../relaysim").CombinedOutput()
+	require.NoError(t, err, "go build relaysim: %s", out)
+	type report struct {
+		OK         bool `json:"ok"`
+		Lines      int  `json:"lines"`
+		Excess     int  `json:"excess"`
+		Unreported []struct{ Local, Remote, Status string }
+	}
+	verifyOnce := func(t *testing.T, addr string) (report, int) {
+		status, out, errOut := conninfo(t, nil, "verify", "-json", "-control", addr)
+		require.NotEqual(t, 2, status, errOut)
+		var r report
+		require.NoError(t, json.Unmarshal([]byte(out), &r), out)
+		return r, status
+	}
+	for _, tt := range []struct {
+		policy, scenario string
+		ok               bool
+		listed           int
+	}{
+		{"public", "none", true, 0},
+		{"unscrubbed", "none", true, 0},
+		{"public", "hidden", false, 0},
+		{"unscrubbed", "hidden", false, 12},
+	} {
+		t.Run(tt.policy+"/"+tt.scenario, func(t *testing.T) {
+			addr := startRelaysim(t, bin, "-conns", "40", "-policy", tt.policy, "-scenario", tt.scenario)
+			time.Sleep(4 * time.Second)
+			// The churn between readings can tip a reading over: the
+			// verdict is the one of three readings.
+			var r report
+			var status int
+			for range 3 {
+				if r, status = verifyOnce(t, addr); r.OK == tt.ok {
+					break
+				}
+				time.Sleep(time.Second)
+			}
+			assert.Equal(t, tt.ok, r.OK, "%+v", r)
+			assert.Equal(t, map[bool]int{true: 0, false: 1}[tt.ok], status)
+			if !tt.ok {
+				assert.GreaterOrEqual(t, r.Excess, 12, "the hidden connections")
+			}
+			assert.Len(t, r.Unreported, tt.listed)
+			for _, s := range r.Unreported {
+				assert.Equal(t, "ESTABLISHED", s.Status)
+			}
+		})
+	}
+}
