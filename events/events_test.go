@@ -490,3 +490,30 @@ func TestEventsSayNothingWithinAnEpoch(t *testing.T) {
 		assert.Equal(t, want, everything(t, at, true), "a fleeting connection and circuit, from %v", at)
 	}
 }
+
+// Asking for CIRC_BW in the middle of an epoch, the ticks already running
+// for BW, starts its counts from that view and goes on across the next.
+func TestLinesAskedForMidEpoch(t *testing.T) {
+	for _, policy := range []scrub.Policy{scrub.Public(listed{}), scrub.TestNetwork()} {
+		r := newRelay(t, policy)
+		out := r.open(t, connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkTor,
+			Fingerprint: peerFP, Remote: netip.MustParseAddrPort("198.51.100.9:9001"), LocalPort: 40000, Established: true})
+		_, leg := openOrigin(t, r, out)
+		sub := r.pub.Subscribe()
+		sub.Set(events.BW)
+		r.clk.Advance(3 * time.Second)
+		set, _ := events.ParseSet([]string{"BW", "CIRC_BW", "CONN_BW"})
+		sub.Set(set)
+		r.clk.Advance(2 * time.Second)
+		leg.AddRead(1 << 20)
+		r.clk.Advance(30 * time.Second) // across views
+		var bw int
+		for _, l := range lines(sub) {
+			if strings.HasPrefix(l, "650 CIRC_BW ") {
+				bw++
+			}
+		}
+		assert.Positive(t, bw, "%v: CIRC_BW for the leg's bytes", policy)
+		sub.Close()
+	}
+}

@@ -101,8 +101,10 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 	n := max(uint64(p.cfg.Conns.Policy.EpochLength()/time.Second), 1)
 	newView := !t.started || !public || shown.Epoch != t.epoch
 	traffic := second{shown.Totals.TrafficRead, shown.Totals.TrafficWritten}
+	// A view's lines are read when they change: every second live, once a
+	// view in the public tier (and when they are first asked for).
 	var lines viewLines
-	if needLines {
+	if needLines && (newView || !t.haveLines) {
 		lines = readLines(shown)
 	}
 
@@ -136,17 +138,21 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 		t.epoch = shown.Epoch
 		return out
 	}
-	if newView || !t.haveLines {
+	switch {
+	case !t.haveLines:
+		// Asked for afresh, the ticks already running: a baseline, as at
+		// the first tick.
+		t.conns, t.circs, t.haveLines = t.seeConns(p, shown), t.seeCircuits(shown), true
+		t.circFlows, t.connFlows = baseline(lines.circs), baseline(lines.conns)
+	case newView:
 		conns, circs := t.seeConns(p, shown), t.seeCircuits(shown)
-		if t.haveLines {
-			if want&ORCONN != 0 {
-				out = appendORConnChanges(out, t.conns, conns)
-			}
-			if want&CIRC != 0 {
-				out = appendCircChanges(out, t.circs, circs, p.cfg.Nicknames)
-			}
+		if want&ORCONN != 0 {
+			out = appendORConnChanges(out, t.conns, conns)
 		}
-		t.conns, t.circs, t.haveLines = conns, circs, true
+		if want&CIRC != 0 {
+			out = appendCircChanges(out, t.circs, circs, p.cfg.Nicknames)
+		}
+		t.conns, t.circs = conns, circs
 	}
 	// The whole second the tick is for, not when it ran: its fraction would
 	// tell how long the view took.
@@ -183,7 +189,8 @@ func baseline(counts map[uint64]second) map[uint64]*flow {
 // advance moves each flow to this second's counts, in order of ID, and
 // calls emit for each nonzero second, as tor sends these events only for
 // what moved. A flow whose counts are gone ends; a new one starts from
-// its counts, measured from the next second.
+// its counts, measured from the next second. In the public tier between
+// views counts is nil: the flows hand out what they hold.
 func advance(flows map[uint64]*flow, counts map[uint64]second, public, newView bool, n uint64, emit func(uint64, second)) map[uint64]*flow {
 	if newView || !public {
 		for id := range flows {
