@@ -195,14 +195,19 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		state.Exit = *exit
 	}
 	a := audit.New(audit.Config{UnestablishedAge: *unestablished})
-	inProcess := *unestablished == 0 && hasKey(ctx, conn, audit.FindingsKey)
+	// The relay's own findings, on what no tier shows a controller, unless
+	// it publishes none (or a threshold of our own is asked for).
+	inProcess := *unestablished == 0
 	status := exitOK
 	for {
 		var findings []audit.Finding
 		if inProcess {
-			// The relay audits itself on what no tier shows a controller.
 			findings, err = relayFindings(ctx, conn)
-		} else {
+			if errors.Is(err, client.ErrUnrecognized) {
+				inProcess, err = false, nil
+			}
+		}
+		if !inProcess {
 			var entries []connstate.Entry
 			entries, err = conn.ConnAll(ctx)
 			state.Entries = entries
@@ -235,20 +240,6 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		case <-time.After(*every):
 		}
 	}
-}
-
-// hasKey reports whether the relay answers key (info/names lists it).
-func hasKey(ctx context.Context, conn *client.Conn, key string) bool {
-	v, err := conn.GetInfo(ctx, "info/names")
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(v["info/names"], "\n") {
-		if name, _, _ := strings.Cut(line, " "); name == key {
-			return true
-		}
-	}
-	return false
 }
 
 // relayFindings reads audit/findings.
