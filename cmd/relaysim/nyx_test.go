@@ -2,12 +2,12 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -192,9 +192,9 @@ func TestNyxShowsTheRelay(t *testing.T) {
 	assert.Regexp(t, `ORPort\s+`+orPort[1], config)
 
 	// The same with a real tor relay, offline.
-	torOR, err := freeLoopbackPort()
+	torOR, err := tortest.FreePort()
 	require.NoError(t, err)
-	tor := tortest.Start(t, "ORPort 127.0.0.1:"+torOR, "Nickname conninfoTest", "AssumeReachable 1", "PublishServerDescriptor 0", "ExitRelay 0")
+	tor := tortest.Start(t, "ORPort 127.0.0.1:"+strconv.Itoa(torOR), "Nickname conninfoTest", "AssumeReachable 1", "PublishServerDescriptor 0", "ExitRelay 0")
 	torProxy := newCountingProxy(t, tor.Addr)
 	torNyx := startNyx(t, "tor", torProxy.addr())
 	torNyx.waitFor(20*time.Second, "tor's header", func(s string) bool { return strings.Contains(s, "Tor 0.4") })
@@ -204,17 +204,4 @@ func TestNyxShowsTheRelay(t *testing.T) {
 		relaysimCommands, torCommands, nyxWindow, float64(relaysimCommands)/nyxWindow.Seconds(), float64(torCommands)/nyxWindow.Seconds())
 	assert.LessOrEqual(t, relaysimCommands, torCommands, "nyx's commands to relaysim against tor's")
 	require.NoError(t, wait())
-}
-
-func freeLoopbackPort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, port, err := net.SplitHostPort(l.Addr().String())
-	if err != nil {
-		return "", errors.Join(err, l.Close())
-	}
-	return port, nil
 }

@@ -82,7 +82,7 @@ func Start(t testing.TB, extra ...string) Instance {
 func tryStart(t testing.TB, bin string, extra []string) (Instance, error) {
 	t.Helper()
 	dir := t.TempDir()
-	port, err := freePort()
+	port, err := FreePort()
 	if err != nil {
 		return Instance{}, err
 	}
@@ -175,8 +175,9 @@ func stopTor(t testing.TB, cmd *exec.Cmd, exited chan error) {
 	<-exited
 }
 
-// freePort returns a loopback TCP port that was free when it returned.
-func freePort() (int, error) {
+// FreePort returns a loopback TCP port that was free when it returned,
+// for a torrc's ports.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
