@@ -100,6 +100,12 @@ func Stable(a, b []Socket) []Socket {
 	return out
 }
 
+// DefaultTolerance, as Check's tolerance, asks for its default: 2 where
+// every line shows its endpoint (a live conn/all, read between two
+// readings of the sockets), else a tenth of the lines and at least 5 (the
+// public tier's conn/all can be an epoch old).
+const DefaultTolerance = -1
+
 // Check compares a relay's conn/all with its process's sockets. Every
 // shown endpoint must be a live socket of the process (a line showing a
 // relay's published ORPort matches a socket from that relay's address on
@@ -107,7 +113,7 @@ func Stable(a, b []Socket) []Socket {
 // make no more connections than there are lines, within tolerance (the
 // churn between the two readings, or of one epoch in the public tier).
 func Check(entries []connstate.Entry, sockets []Socket, tolerance int) Report {
-	r := Report{Tolerance: tolerance}
+	var r Report
 	type key struct{ local, remote netip.AddrPort }
 	byKey := map[key]int{}
 	for i, s := range sockets {
@@ -168,6 +174,13 @@ func Check(entries []connstate.Entry, sockets []Socket, tolerance int) Report {
 		}
 	}
 	slices.Sort(unmatched)
+	if tolerance < 0 {
+		tolerance = max(5, r.Lines/10)
+		if r.Shown == r.Lines {
+			tolerance = 2
+		}
+	}
+	r.Tolerance = tolerance
 	hidden := r.Lines - r.Shown // lines that could be any unmatched socket
 	r.Excess = max(len(unmatched)-hidden, 0)
 	if r.Excess > tolerance {

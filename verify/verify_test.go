@@ -58,6 +58,8 @@ func TestCheck(t *testing.T) {
 	}
 	r := verify.Check([]connstate.Entry{line("", 0)}, []verify.Socket{peer, out}, 1)
 	assert.True(t, r.OK(), "within the tolerance")
+	assert.Equal(t, 5, verify.Check([]connstate.Entry{line("", 0)}, nil, verify.DefaultTolerance).Tolerance, "a line hides its peer")
+	assert.Equal(t, 2, verify.Check([]connstate.Entry{line("203.0.113.7:50000", 9001)}, nil, verify.DefaultTolerance).Tolerance, "every line shows its endpoint")
 }
 
 // Sockets reads this very process's sockets.

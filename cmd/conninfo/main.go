@@ -323,7 +323,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object")
-	tolerance := fs.Int("tolerance", -1, "how many the lines and sockets may differ by (default a tenth of the lines, at least 5)")
+	tolerance := fs.Int("tolerance", verify.DefaultTolerance, "how many the lines and sockets may differ by (default a tenth of the lines, at least 5)")
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
@@ -357,25 +357,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		return exitError, err
 	}
 	sockets := verify.Stable(before, after)
-	tol := *tolerance
-	if tol < 0 {
-		// A live conn/all that shows every endpoint is read between the
-		// two readings of the sockets; a public tier's can be an epoch old.
-		lines, shown := 0, 0
-		for _, e := range entries {
-			if e.CircID == 0 {
-				lines++
-				if e.Remote.IsValid() && e.LocalPort != 0 {
-					shown++
-				}
-			}
-		}
-		tol = max(5, lines/10)
-		if shown == lines {
-			tol = 2
-		}
-	}
-	r := verify.Check(entries, sockets, tol)
+	r := verify.Check(entries, sockets, *tolerance)
 	if *asJSON {
 		b, _ := json.Marshal(verifyJSON(r))
 		fmt.Fprintf(stdout, "%s\n", b)
