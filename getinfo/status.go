@@ -2,7 +2,9 @@ package getinfo
 
 import (
 	"bytes"
+	"cmp"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
@@ -160,16 +162,8 @@ func shownCircuits(src CircuitSource, policy scrub.Policy, ids *scrub.Pseudonyms
 		sc.Created = created(oc, sc.ID)
 		out = append(out, sc)
 	}
-	sortCircuits(out)
+	slices.SortFunc(out, func(a, b ShownCircuit) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func sortCircuits(c []ShownCircuit) {
-	for i := 1; i < len(c); i++ { // few: an insertion sort
-		for j := i; j > 0 && c[j].ID < c[j-1].ID; j-- {
-			c[j], c[j-1] = c[j-1], c[j]
-		}
-	}
 }
 
 // AppendCircuit appends c as a line of circuit-status and the body of a
