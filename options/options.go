@@ -176,7 +176,12 @@ func (s *Set) appendNames(dst []byte, _ string) ([]byte, error) {
 	return dst, nil
 }
 
-func (s *Set) appendText(dst []byte, _ string) ([]byte, error) {
+func (s *Set) appendText(dst []byte, _ string) ([]byte, error) { return s.AppendText(dst), nil }
+
+// AppendText appends config-text's value: "Name value" for each value of
+// each option that is set but the Private ones, joined by "\n", as a
+// torrc would hold them.
+func (s *Set) AppendText(dst []byte) []byte {
 	n := len(dst)
 	for _, o := range s.opts {
 		if o.Private {
@@ -189,5 +194,5 @@ func (s *Set) appendText(dst []byte, _ string) ([]byte, error) {
 			dst = append(append(append(dst, o.Name...), ' '), quoteValue(v)...)
 		}
 	}
-	return dst, nil
+	return dst
 }

@@ -202,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	addr := l.Addr()
 	controlAddr.Store(&addr)
-	if _, err := writeConfigFile(dir, opts); err != nil {
+	if err := writeConfigFile(st.configFile, opts); err != nil {
 		l.Close()
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/conninfo/conninfo/audit"
@@ -159,19 +158,12 @@ func boolText(b bool) string {
 	return "0"
 }
 
-// writeConfigFile writes relaysim's options as a torrc would hold them, to
-// a file in dir, for config-file (and nyx's torrc page): the values of
-// every option that is set, one a line.
-func writeConfigFile(dir string, set *options.Set) (string, error) {
-	m := getinfo.NewMux()
-	set.Register(m)
-	text, err := m.AppendInfo([]byte("# relaysim's options, as GETCONF answers them\n"), "config-text")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "relaysim.torrc")
+// writeConfigFile writes relaysim's options to path as a torrc would
+// hold them, for config-file (and nyx's torrc page).
+func writeConfigFile(path string, set *options.Set) error {
+	text := set.AppendText([]byte("# relaysim's options, as GETCONF answers them\n"))
 	if err := os.WriteFile(path, append(text, '\n'), 0o600); err != nil {
-		return "", fmt.Errorf("config file: %w", err)
+		return fmt.Errorf("config file: %w", err)
 	}
-	return path, nil
+	return nil
 }
