@@ -8,6 +8,8 @@
 //	                                publishes them, else found here on conn/all
 //	conninfo verify [flags]         conn/all against the sockets the OS lists for process/pid
 //	                                (on the relay's machine, with the right to see its sockets)
+//	conninfo top [flags]            the live view: connections, circuits as chains, bandwidth,
+//	                                findings (keys: s sort, r reverse, / filter, p pause, q quit)
 //
 // The flags every command takes:
 //
@@ -23,6 +25,9 @@
 //	-every D           the time between audits with -watch (default 10s, the public tier's epoch)
 //	-exit / -no-exit   take the relay for an exit or not, instead of asking GETCONF ExitRelay
 //	-unestablished-after D  report connections not established after D (default 1m)
+//
+// top's own: -every D (the time between refreshes, default 2s), -sort
+// COLUMN (rate, bytes, uptime, id or flags), -reverse, -filter TEXT.
 //
 // verify's own: -json (one JSON object), -tolerance N (the lines and
 // sockets may differ by N; default 2 where every line shows its endpoint,
@@ -51,7 +56,6 @@ import (
 
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/client"
-	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/verify"
 )
 
@@ -64,6 +68,7 @@ func main() {
 const usage = `usage: conninfo get [flags] KEY...
        conninfo audit [flags]
        conninfo verify [flags]
+       conninfo top [flags]
 Run "conninfo COMMAND -h" for a command's flags.`
 
 // Exit statuses.
@@ -88,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		status, err = auditCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "verify":
 		status, err = verifyCmd(ctx, args[1:], stdout, stderr, getenv)
+	case "top":
+		err = topCmd(ctx, args[1:], stdout, stderr, getenv)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return exitOK
@@ -187,34 +194,13 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return exitError, err
 	}
 	defer conn.Close()
-	state, err := relaySetup(ctx, conn)
+	a, err := newAuditor(ctx, conn, auditOptions{exit: *exit, noExit: *noExit, unestablished: *unestablished})
 	if err != nil {
 		return exitError, err
 	}
-	if *exit || *noExit {
-		state.Exit = *exit
-	}
-	a := audit.New(audit.Config{UnestablishedAge: *unestablished})
-	// The relay's own findings, on what no tier shows a controller, unless
-	// it publishes none (or a threshold of our own is asked for).
-	inProcess := *unestablished == 0
 	status := exitOK
 	for {
-		var findings []audit.Finding
-		if inProcess {
-			findings, err = relayFindings(ctx, conn)
-			if errors.Is(err, client.ErrUnrecognized) {
-				inProcess, err = false, nil
-			}
-		}
-		if !inProcess {
-			var entries []connstate.Entry
-			entries, err = conn.ConnAll(ctx)
-			state.Entries = entries
-			if err == nil {
-				findings = a.Audit(state)
-			}
-		}
+		findings, err := a.audit(ctx, conn.ConnAll)
 		if err != nil {
 			if ctx.Err() != nil && *watch {
 				return status, nil

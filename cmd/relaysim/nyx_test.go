@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/conninfo/conninfo/internal/tmuxtest"
 	"github.com/conninfo/conninfo/internal/tortest"
 )
 
@@ -85,56 +85,25 @@ func newCountingProxy(t *testing.T, addr string) *countingProxy {
 
 func (p *countingProxy) addr() string { return p.l.Addr().String() }
 
-// nyxSession is nyx in a detached tmux session of its own server.
-type nyxSession struct {
-	t      *testing.T
-	socket string
-}
-
 // startNyx runs nyx against a control port in a 160×50 tmux window, with a
 // home of its own, and ends it with the test.
-func startNyx(t *testing.T, name, addr string) *nyxSession {
+func startNyx(t *testing.T, addr string) *tmuxtest.Session {
 	t.Helper()
-	s := &nyxSession{t: t, socket: fmt.Sprintf("conninfo-%s-%d", name, time.Now().UnixNano())}
-	home := t.TempDir()
-	cmd := fmt.Sprintf("HOME=%s nyx -i %s", home, addr)
-	out, err := exec.Command("tmux", "-L", s.socket, "new-session", "-d", "-x", "160", "-y", "50", cmd).CombinedOutput()
-	require.NoError(t, err, "tmux: %s", out)
-	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
-	return s
+	return tmuxtest.StartT(t, 160, 50, fmt.Sprintf("HOME=%s nyx -i %s", t.TempDir(), addr))
 }
 
-func (s *nyxSession) screen() string {
-	out, err := exec.Command("tmux", "-L", s.socket, "capture-pane", "-p").Output()
-	require.NoError(s.t, err)
-	return string(out)
-}
-
-func (s *nyxSession) key(k string) {
-	require.NoError(s.t, exec.Command("tmux", "-L", s.socket, "send-keys", k).Run())
-}
-
-// waitFor returns the first screen for which ok holds, within d.
-func (s *nyxSession) waitFor(d time.Duration, what string, ok func(string) bool) string {
-	s.t.Helper()
-	deadline := time.Now().Add(d)
-	var last string
-	for time.Now().Before(deadline) {
-		if last = s.screen(); ok(last) {
-			return last
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	s.t.Fatalf("nyx never showed %s; the screen:\n%s", what, last)
-	return ""
+// screen is the nyx session's screen.
+func screen(t *testing.T, s *tmuxtest.Session) string {
+	t.Helper()
+	v, err := s.Screen()
+	require.NoError(t, err)
+	return v
 }
 
 func requireNyx(t *testing.T) {
 	t.Helper()
-	for _, tool := range []string{"nyx", "tmux"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (Debian packages nyx and tmux); .ci/run installs them", tool)
-		}
+	if msg := tmuxtest.Missing("nyx", "tmux"); msg != "" {
+		t.Skip(msg)
 	}
 }
 
@@ -145,15 +114,15 @@ const nyxWindow = 24 * time.Second
 // each, at the same instants for every control port, shows pages each
 // page's screen as it is left, and returns the commands nyx sent in that
 // time.
-func watch(s *nyxSession, p *countingProxy, pages func(page int, screen string)) int64 {
+func watch(t *testing.T, s *tmuxtest.Session, p *countingProxy, pages func(page int, screen string)) int64 {
 	start := time.Now()
 	for page := range 3 {
 		time.Sleep(time.Until(start.Add(time.Duration(page+1) * nyxWindow / 3)))
 		if pages != nil {
-			pages(page, s.screen())
+			pages(page, screen(t, s))
 		}
 		if page < 2 {
-			s.key("Right")
+			require.NoError(t, s.Keys("Right"))
 		}
 	}
 	return p.commands.Load()
@@ -172,9 +141,10 @@ func TestNyxShowsTheRelay(t *testing.T) {
 	requireNyx(t)
 	out, wait := started(t, "-control", "127.0.0.1:0", "-conns", "60", "-quiet", "-policy", "testnet", "-duration", "90s")
 	proxy := newCountingProxy(t, controlAddr(t, out.String()))
-	nyx := startNyx(t, "relaysim", proxy.addr())
+	nyx := startNyx(t, proxy.addr())
 
-	header := nyx.waitFor(20*time.Second, "the relay's line", func(s string) bool { return strings.Contains(s, "relaysim - 127.0.0.1:") })
+	header, err := nyx.WaitFor(20*time.Second, "the relay's line", func(s string) bool { return strings.Contains(s, "relaysim - 127.0.0.1:") })
+	require.NoError(t, err)
 	assert.NotContains(t, header, "Relaying Disabled")
 	assert.Contains(t, header, "fingerprint: "+ownFingerprint.String())
 	orPort := regexp.MustCompile(`ORPort 127\.0\.0\.1:(\d+)`).FindStringSubmatch(out.String())
@@ -183,7 +153,7 @@ func TestNyxShowsTheRelay(t *testing.T) {
 	proxy.commands.Store(0) // count from here, as for tor below
 
 	screens := map[int]string{}
-	relaysimCommands := watch(nyx, proxy, func(page int, screen string) { screens[page] = screen })
+	relaysimCommands := watch(t, nyx, proxy, func(page int, screen string) { screens[page] = screen })
 	graph, conns, config := screens[0], screens[1], screens[2]
 	assert.NotRegexp(t, `Download \(0\.0 B/sec\s+- avg: 0\.0 B/sec, total: 0\.0 B\)`, graph, "the graph has moved:\n%s", graph)
 	assert.Regexp(t, `Connections \(\d+ inbound, \d+ outbound`, conns)
@@ -196,10 +166,11 @@ func TestNyxShowsTheRelay(t *testing.T) {
 	require.NoError(t, err)
 	tor := tortest.Start(t, "ORPort 127.0.0.1:"+strconv.Itoa(torOR), "Nickname conninfoTest", "AssumeReachable 1", "PublishServerDescriptor 0", "ExitRelay 0")
 	torProxy := newCountingProxy(t, tor.Addr)
-	torNyx := startNyx(t, "tor", torProxy.addr())
-	torNyx.waitFor(20*time.Second, "tor's header", func(s string) bool { return strings.Contains(s, "Tor 0.4") })
+	torNyx := startNyx(t, torProxy.addr())
+	_, err = torNyx.WaitFor(20*time.Second, "tor's header", func(s string) bool { return strings.Contains(s, "Tor 0.4") })
+	require.NoError(t, err)
 	torProxy.commands.Store(0)
-	torCommands := watch(torNyx, torProxy, nil)
+	torCommands := watch(t, torNyx, torProxy, nil)
 	t.Logf("nyx sent %d commands to relaysim and %d to tor in %v (%.2f/s and %.2f/s)",
 		relaysimCommands, torCommands, nyxWindow, float64(relaysimCommands)/nyxWindow.Seconds(), float64(torCommands)/nyxWindow.Seconds())
 	assert.LessOrEqual(t, relaysimCommands, torCommands, "nyx's commands to relaysim against tor's")
