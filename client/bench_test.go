@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conninfo/conninfo/client"
+	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/scrub"
@@ -26,6 +27,12 @@ import (
 // authentication, and every GETINFO with reply: the client's cost alone,
 // the server's taken out.
 func cannedServer(tb testing.TB, reply []byte) string {
+	tb.Helper()
+	return answeringServer(tb, func(w io.Writer) { w.Write(reply) })
+}
+
+// answeringServer is cannedServer answering every GETINFO with getInfo.
+func answeringServer(tb testing.TB, getInfo func(w io.Writer)) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(tb, err)
@@ -52,7 +59,7 @@ func cannedServer(tb testing.TB, reply []byte) string {
 					case strings.HasPrefix(line, "PROTOCOLINFO"):
 						io.WriteString(nc, "250-PROTOCOLINFO 1\r\n250-AUTH METHODS=NULL\r\n250-VERSION Tor=\"0.4.9.11\"\r\n250 OK\r\n")
 					case strings.HasPrefix(line, "GETINFO"):
-						nc.Write(reply)
+						getInfo(nc)
 					default:
 						io.WriteString(nc, "250 OK\r\n")
 					}
@@ -126,6 +133,14 @@ func BenchmarkConnAll(b *testing.B) {
 		require.Len(b, entries, lines)
 	}
 
+	var buf2 []connstate.Entry
+	reuse := func() {
+		var err error
+		buf2, err = c.AppendConnAll(context.Background(), buf2[:0])
+		require.NoError(b, err)
+		require.Len(b, buf2, lines)
+	}
+
 	nc, err := net.Dial("tcp", addr)
 	require.NoError(b, err)
 	bc := control.NewConn(textproto.NewConn(nc))
@@ -136,7 +151,7 @@ func BenchmarkConnAll(b *testing.B) {
 		require.Len(b, vals, 1)
 	}
 
-	var rawT, decT, bineT []time.Duration
+	var rawT, decT, reuseT, bineT []time.Duration
 	timed := func(f func()) time.Duration {
 		start := time.Now()
 		f()
@@ -146,6 +161,7 @@ func BenchmarkConnAll(b *testing.B) {
 	for b.Loop() {
 		rawT = append(rawT, timed(readRaw))
 		decT = append(decT, timed(decode))
+		reuseT = append(reuseT, timed(reuse))
 		bineT = append(bineT, timed(viaBine))
 	}
 	med := func(d []time.Duration) float64 {
@@ -155,7 +171,10 @@ func BenchmarkConnAll(b *testing.B) {
 	}
 	b.ReportMetric(med(rawT)/1e6, "raw-ms")
 	b.ReportMetric(med(decT)/1e6, "decoded-ms")
+	b.ReportMetric(med(reuseT)/1e6, "reused-ms")
 	b.ReportMetric(med(bineT)/1e6, "bine-ms")
 	b.ReportMetric(med(decT)/med(rawT), "decoded/raw")
 	b.ReportMetric(med(bineT)/med(decT), "bine/decoded")
+	b.ReportMetric(med(reuseT)/med(rawT), "reused/raw")
+	b.ReportMetric(med(bineT)/med(reuseT), "bine/reused")
 }

@@ -16,11 +16,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/controlport/protocol"
-	"github.com/conninfo/conninfo/format"
 )
 
 // DefaultTimeout bounds each command when [Options.Timeout] is 0.
@@ -123,6 +123,7 @@ type Conn struct {
 
 	mu      sync.Mutex // one command at a time
 	w       *bufio.Writer
+	sink    atomic.Pointer[func(line []byte)] // the current command's data lines, if it takes them
 	replies chan replyOrErr
 	events  chan Event
 	done    chan struct{}
@@ -196,8 +197,14 @@ func (c *Conn) LostEvents() uint64 {
 func (c *Conn) readLoop(r *bufio.Reader) {
 	defer close(c.done)
 	defer close(c.events)
+	sink := func() func([]byte) {
+		if f := c.sink.Load(); f != nil {
+			return *f
+		}
+		return nil
+	}
 	for {
-		rep, err := readReply(r)
+		rep, err := readReply(r, sink)
 		if err != nil {
 			c.readErr = err
 			select {
@@ -229,6 +236,14 @@ func (c *Conn) event(rep Reply) {
 // Command sends one command line (without CR LF) and returns its reply,
 // or an *Error if its status is not 250.
 func (c *Conn) Command(ctx context.Context, line string) (Reply, error) {
+	return c.command(ctx, line, nil)
+}
+
+// command is Command; if sink is not nil, the lines of the reply's data
+// blocks go to it as they are read, dot-unescaped, each valid only during
+// the call, and not to Line.Data. sink runs on the reader's goroutine and
+// is done with when command returns.
+func (c *Conn) command(ctx context.Context, line string, sink func(line []byte)) (Reply, error) {
 	if strings.ContainsAny(line, "\r\n") {
 		return Reply{}, fmt.Errorf("client: a command line cannot hold CR or LF: %q", line)
 	}
@@ -244,6 +259,10 @@ func (c *Conn) Command(ctx context.Context, line string) (Reply, error) {
 		deadline = d
 	}
 	c.nc.SetWriteDeadline(deadline)
+	if sink != nil {
+		c.sink.Store(&sink)
+		defer c.sink.Store(nil)
+	}
 	c.w.WriteString(line)
 	c.w.WriteString("\r\n")
 	if err := c.w.Flush(); err != nil {
@@ -259,9 +278,11 @@ func (c *Conn) Command(ctx context.Context, line string) (Reply, error) {
 		return re.r, re.r.err()
 	case <-ctx.Done():
 		c.nc.Close() // the reply would come out of order: give up the connection
+		<-c.done     // and the reader, which may be in sink
 		return Reply{}, ctx.Err()
 	case <-timer.C:
 		c.nc.Close()
+		<-c.done
 		return Reply{}, fmt.Errorf("client: no reply to %s within %v", commandWord(line), c.timeout)
 	}
 }
@@ -297,22 +318,38 @@ func (c *Conn) GetInfo(ctx context.Context, keys ...string) (map[string]string, 
 // ConnAll asks for conn/all and decodes its lines. A port that does not
 // answer it is [ErrNoConnAll].
 func (c *Conn) ConnAll(ctx context.Context) ([]connstate.Entry, error) {
-	rep, err := c.Command(ctx, "GETINFO conn/all")
+	return c.AppendConnAll(ctx, nil)
+}
+
+// AppendConnAll is [Conn.ConnAll] appending to dst, which a caller that
+// asks again and again reuses. The lines are decoded as they are read,
+// in the reader's buffer: the reply is never held whole.
+func (c *Conn) AppendConnAll(ctx context.Context, dst []connstate.Entry) ([]connstate.Entry, error) {
+	start := len(dst)
+	d := newDecoder()
+	defer d.release()
+	rep, err := c.command(ctx, "GETINFO conn/all", d.line)
+	if err == nil {
+		dst, err = d.appendTo(dst)
+	}
 	if errors.Is(err, ErrUnrecognized) {
-		return nil, fmt.Errorf("%w: %w", ErrNoConnAll, err)
+		return dst[:start], fmt.Errorf("%w: %w", ErrNoConnAll, err)
 	}
 	if err != nil {
-		return nil, err
+		return dst[:start], err
 	}
 	if len(rep.Lines) == 0 {
-		return nil, fmt.Errorf("%w: empty GETINFO reply", ErrProtocol)
+		return dst[:start], fmt.Errorf("%w: empty GETINFO reply", ErrProtocol)
 	}
-	l := rep.Lines[0]
-	value := []byte(strings.TrimPrefix(l.Text, "conn/all="))
-	if l.Sep == '+' {
-		value = l.Data
+	if l := rep.Lines[0]; l.Sep != '+' {
+		// None ("250-conn/all=") or one line, in the reply's first line.
+		entries, err := DecodeConnAll([]byte(strings.TrimPrefix(l.Text, "conn/all=")))
+		if err != nil {
+			return dst[:start], err
+		}
+		dst = append(dst, entries...)
 	}
-	return DecodeConnAll(value)
+	return dst, nil
 }
 
 // DecodeConnAll decodes a conn/all value: its lines, by format.Parse.
@@ -320,20 +357,12 @@ func DecodeConnAll(value []byte) ([]connstate.Entry, error) {
 	if len(value) == 0 {
 		return nil, nil
 	}
-	entries := make([]connstate.Entry, 0, bytes.Count(value, []byte{'\n'})+1)
-	s := string(value) // one copy: the lines are cut from it without more
-	for n := 1; ; n++ {
-		line, rest, more := strings.Cut(s, "\n")
-		e, err := format.Parse(line)
-		if err != nil {
-			return nil, fmt.Errorf("conn/all line %d: %w", n, err)
-		}
-		entries = append(entries, e)
-		if !more {
-			return entries, nil
-		}
-		s = rest
+	d := newDecoder()
+	defer d.release()
+	for line := range bytes.SplitSeq(value, []byte{'\n'}) {
+		d.line(line)
 	}
+	return d.appendTo(nil)
 }
 
 // Subscribe asks for events by name, as SETEVENTS does (replacing the
@@ -440,8 +469,9 @@ func (c *Conn) safeCookie(ctx context.Context, cookie []byte) error {
 }
 
 // readReply reads one reply: lines up to the one whose separator is a
-// space, data blocks dot-decoded.
-func readReply(r *bufio.Reader) (Reply, error) {
+// space, data blocks dot-decoded; those of a reply that is not an event
+// go to sink() if it returns a function.
+func readReply(r *bufio.Reader, sink func() func([]byte)) (Reply, error) {
 	var rep Reply
 	for {
 		line, err := readLine(r)
@@ -459,7 +489,12 @@ func readReply(r *bufio.Reader) (Reply, error) {
 			return rep, nil
 		case '-':
 		case '+':
-			if l.Data, err = readData(r); err != nil {
+			if f := sink(); f != nil && code != 650 {
+				err = readDataTo(r, f)
+			} else {
+				l.Data, err = readData(r)
+			}
+			if err != nil {
 				return rep, err
 			}
 		default:
@@ -491,28 +526,37 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	return line, nil
 }
 
+// readDataTo reads a data block up to its "." line, and gives each line,
+// its leading-dot escape undone, to sink.
+func readDataTo(r *bufio.Reader, sink func([]byte)) error {
+	for {
+		line, err := readLine(r)
+		if err != nil {
+			return err
+		}
+		if len(line) == 1 && line[0] == '.' {
+			return nil
+		}
+		if len(line) > 0 && line[0] == '.' {
+			line = line[1:]
+		}
+		sink(line)
+	}
+}
+
 // readData reads a data block up to its "." line, undoing the leading-dot
 // escape, its lines joined by "\n".
 func readData(r *bufio.Reader) ([]byte, error) {
 	var data []byte
 	first := true
-	for {
-		line, err := readLine(r)
-		if err != nil {
-			return nil, err
-		}
-		if len(line) == 1 && line[0] == '.' {
-			return data, nil
-		}
-		if len(line) > 0 && line[0] == '.' {
-			line = line[1:]
-		}
+	err := readDataTo(r, func(line []byte) {
 		if !first {
 			data = append(data, '\n')
 		}
 		data = append(data, line...)
 		first = false
-	}
+	})
+	return data, err
 }
 
 func isDigits(b []byte) bool {

@@ -1,9 +1,13 @@
 package client_test
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"io"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,4 +192,92 @@ func TestAgainstTor(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no BW event from tor")
 	}
+}
+
+// A conn/all of many batches, decoded by the workers as it arrives, is
+// the registry's entries as the tier shows them, in conn/all's order; a
+// caller's slice keeps what it held.
+func TestConnAllMany(t *testing.T) {
+	reg, _, err := connstatetest.BusyRelay(5, 3000).Build()
+	require.NoError(t, err)
+	cfg := controlport.Config{NullAuth: true, Mux: getinfo.NewMux()}
+	policy := scrub.TestNetwork()
+	(&getinfo.Conns{Source: reg, Policy: policy}).Register(cfg.Mux)
+	srv := controlporttest.NewServer(t, cfg)
+	c := dial(t, srv.Addr, client.Options{})
+
+	var want []connstate.Entry
+	for e := range reg.Entries() {
+		shown := *e
+		policy.Scrub(&shown)
+		shown.Origin = false
+		want = append(want, shown)
+	}
+	slices.SortFunc(want, func(a, b connstate.Entry) int {
+		return cmp.Or(cmp.Compare(a.CircID, b.CircID), cmp.Compare(a.ConnID, b.ConnID))
+	})
+	require.Greater(t, len(want), 10000, "lines enough for many batches")
+
+	got, err := c.ConnAll(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, want, got)
+
+	prior := []connstate.Entry{{ConnID: 7}}
+	again, err := c.AppendConnAll(context.Background(), prior)
+	require.NoError(t, err)
+	require.Len(t, again, len(want)+1)
+	assert.Equal(t, prior[0], again[0])
+	assert.Equal(t, want, again[1:])
+}
+
+// A bad line deep in a reply is named by its number, and the connection
+// goes on.
+func TestConnAllBadLineFar(t *testing.T) {
+	var value strings.Builder
+	for i := 1; i <= 20000; i++ {
+		if i == 15000 {
+			value.WriteString("15000 0 0 0 0 IZt 0 0 0\n")
+			continue
+		}
+		fmt.Fprintf(&value, "%d 0 0 0 0 IRt %d %d 60\n", i, i*1024, i*512)
+	}
+	cfg := controlport.Config{NullAuth: true, Mux: getinfo.NewMux()}
+	cfg.Mux.HandleFunc("conn/all", "canned", func(dst []byte, _ string) ([]byte, error) {
+		return append(dst, strings.TrimSuffix(value.String(), "\n")...), nil
+	})
+	srv := controlporttest.NewServer(t, cfg)
+	c := dial(t, srv.Addr, client.Options{})
+	prior := []connstate.Entry{{ConnID: 7}}
+	got, err := c.AppendConnAll(context.Background(), prior)
+	assert.ErrorIs(t, err, format.ErrSyntax)
+	assert.ErrorContains(t, err, "conn/all line 15000")
+	assert.Equal(t, prior, got, "dst as it was")
+	_, err = c.GetInfo(context.Background(), "version")
+	assert.NoError(t, err, "the connection goes on")
+}
+
+// A conn/all cancelled while its reply is arriving gives up the
+// connection and returns; the decoder's workers end with it (goleak,
+// -race).
+func TestConnAllCancelled(t *testing.T) {
+	wrote, release := make(chan struct{}), make(chan struct{})
+	addr := answeringServer(t, func(w io.Writer) {
+		io.WriteString(w, "250+conn/all=\r\n")
+		for i := 1; i <= 100000; i++ {
+			fmt.Fprintf(w, "%d 0 0 0 0 IRt 1024 512 60\r\n", i)
+		}
+		close(wrote)
+		<-release // the rest never comes
+	})
+	t.Cleanup(func() { close(release) })
+	c := dial(t, addr, client.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-wrote
+		cancel()
+	}()
+	_, err := c.ConnAll(ctx)
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = c.GetInfo(context.Background(), "version")
+	assert.ErrorIs(t, err, client.ErrClosed)
 }

@@ -8,15 +8,19 @@
 // [Options.Password], NULL. [Conn.GetInfo] asks many keys at once;
 // replies of another status are an [*Error] matching [ErrUnrecognized]
 // (552) or [ErrInternal] (551). [Conn.ConnAll] decodes conn/all into
-// entries (format.Parse), and says [ErrNoConnAll] for a port that does not
-// answer it, as a C tor does not. [Conn.Subscribe] asks for events, which
+// entries (format.AppendParsed), and says [ErrNoConnAll] for a port that
+// does not answer it, as a C tor does not; [Conn.AppendConnAll] reuses a
+// slice. The reply is decoded as it arrives and never held whole: the
+// reader copies its lines into 64 KiB batches, which a worker a CPU
+// parses while the reader reads on. [Conn.Subscribe] asks for events, which
 // arrive on [Conn.Events], apart from the replies.
 //
 // # Concurrency
 //
 // A Conn is safe for concurrent use: commands are sent one at a time, each
 // caller waiting for its reply; one goroutine per Conn reads replies and
-// events, and ends with Close. A command whose context ends or whose
+// events, and ends with Close; a conn/all of more than a batch starts
+// workers for its decoding, which end before ConnAll returns. A command whose context ends or whose
 // reply does not come within [Options.Timeout] closes the connection,
 // since a late reply would answer the next command.
 package client

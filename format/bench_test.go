@@ -63,3 +63,30 @@ func BenchmarkScrubFormatBusy(b *testing.B) {
 	elapsed = b.Elapsed().Nanoseconds()
 	b.ReportMetric(float64(elapsed)/float64(b.N)/float64(len(entries)), "ns/line")
 }
+
+// BenchmarkParseBusy parses (AppendParsed) every line of the busy fixture's conn/all in
+// the test-network tier; ns/line is the cost of one.
+func BenchmarkParseBusy(b *testing.B) {
+	reg, _, err := connstatetest.BusyRelay(1, 4000).Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy := scrub.TestNetwork()
+	var lines [][]byte
+	for e := range reg.Entries() {
+		shown := *e
+		policy.Scrub(&shown)
+		lines = append(lines, format.AppendEntry(nil, &shown))
+	}
+	entries := make([]connstate.Entry, 0, len(lines))
+	b.ReportAllocs()
+	for b.Loop() {
+		entries = entries[:0]
+		for _, l := range lines {
+			if entries, err = format.AppendParsed(entries, l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}

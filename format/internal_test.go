@@ -2,11 +2,17 @@ package format
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"net/netip"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
+
+	"github.com/conninfo/conninfo/connstate"
 )
 
 // The hand-made encoders agree with the standard library's.
@@ -53,5 +59,107 @@ func TestPutIPv6(t *testing.T) {
 			return // an IPv4-mapped address; AppendEntry writes it as IPv4
 		}
 		check(a)
+	})
+}
+
+// fieldText draws a field that is often right and often almost right:
+// canonical and non-canonical numbers, fingerprints in either case,
+// addresses of each family and spelling, flags, and random bytes.
+func fieldText(t *rapid.T, label string) string {
+	return rapid.OneOf(
+		rapid.SampledFrom([]string{"0", "1", "01", "65535", "65536", "18446744073709551615", "18446744073709551616", "9999999999999999999", "99999999999999999999",
+			"9695DFC35FFEB861329B9F1AB04C46397020CE31", "9695dfc35ffeb861329b9f1ab04c46397020ce31", "0000000000000000000000000000000000000000", "$9695DFC35FFEB861329B9F1AB04C46397020CE31",
+			"1.2.3.4:443", "1.2.3.4:0", "1.2.3.4:0443", "01.2.3.4:1", "256.1.1.1:1", "1.2.3:4", "1.2.3.4", "1.2.3.4:65536", "1234.1.1.1:1",
+			"[2001:db8::1]:443", "[::ffff:1.2.3.4]:5", "[fe80::1%eth0]:1", "[2001:0db8::1]:1", "[::1]:", "[::1]",
+			"IRt", "ORT", "oRtZZ", "iCT", "IXt", "XRt", "IR", "IZt", "", " ", "-1", "+1", "1.5", "0x1"}),
+		rapid.StringMatching(`[0-9]{1,21}`),
+		rapid.StringMatching(`[0-9.:\[\]a-fA-F]{0,12}`),
+		rapid.Map(rapid.SliceOfN(rapid.Byte(), 0, 6), func(b []byte) string { return string(b) }),
+	).Draw(t, label)
+}
+
+// parseFast accepts only what parseFields accepts, and reads it the same.
+func TestParseFastAgrees(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 11).Draw(t, "fields")
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fieldText(t, "field")
+		}
+		sep := rapid.SampledFrom([]string{" ", " ", " ", "  ", "\t"}).Draw(t, "sep")
+		line := rapid.SampledFrom([]string{"", " "}).Draw(t, "lead") + strings.Join(parts, sep)
+		var fast, fastB connstate.Entry
+		ok := parseFast(line, &fast)
+		slow, err := parseFields(line)
+		if ok {
+			require.NoError(t, err, "parseFast accepted %q", line)
+			assert.Equal(t, slow, fast, "%q", line)
+		}
+		okB := parseFast([]byte(line), &fastB)
+		assert.Equal(t, ok, okB, "%q as bytes", line)
+		assert.Equal(t, fast, fastB, "%q as bytes", line)
+		prior := []connstate.Entry{{ConnID: 99}}
+		appended, errB := AppendParsed(prior, []byte(line))
+		assert.Equal(t, err == nil, errB == nil, "%q", line)
+		if err == nil {
+			assert.Equal(t, []connstate.Entry{{ConnID: 99}, slow}, appended, "%q", line)
+		} else {
+			assert.Equal(t, prior, appended, "%q: dst as it was", line)
+		}
+	})
+}
+
+// Every line AppendEntry writes takes the fast path.
+func TestParseFastTakesEveryCanonicalLine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := connstate.Entry{
+			ConnID: rapid.Uint64Range(1, 1e19-1).Draw(t, "conn"), CircID: rapid.Uint64Range(0, 1e19-1).Draw(t, "circ"),
+			LocalPort: rapid.Uint16().Draw(t, "lport"), Read: rapid.Uint64Range(0, 1e19-1).Draw(t, "read"),
+			Written: rapid.Uint64Range(0, 1e19-1).Draw(t, "written"), Uptime: rapid.Uint64Range(0, 1e19-1).Draw(t, "uptime"),
+			Flags: connstate.Flags{Direction: connstate.Outbound, Established: rapid.Bool().Draw(t, "est"), Usage: connstate.Usage(rapid.IntRange(1, 5).Draw(t, "usage")), Network: connstate.NetworkTor},
+		}
+		if rapid.Bool().Draw(t, "fp") {
+			copy(e.Fingerprint[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "fp bytes"))
+		}
+		if rapid.Bool().Draw(t, "v4") {
+			e.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, "a"))), rapid.Uint16().Draw(t, "port"))
+		}
+		line := AppendEntry(nil, &e)
+		var got connstate.Entry
+		require.True(t, parseFast(line, &got), "%s", line)
+		assert.Equal(t, e, got)
+	})
+}
+
+// digits8 agrees with a digit-by-digit reading of any eight bytes.
+func TestDigits8(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := rapid.SliceOfN(rapid.SampledFrom([]byte("0123456789 /:.ABZ\x00\xff")), 8, 8).Draw(t, "bytes")
+		var want uint64
+		n := 0
+		for n < 8 && b[n] >= '0' && b[n] <= '9' {
+			want = want*10 + uint64(b[n]-'0')
+			n++
+		}
+		got, gotN := digits8(binary.LittleEndian.Uint64(b))
+		assert.Equal(t, n, gotN, "%q", b)
+		assert.Equal(t, want, got, "%q", b)
+	})
+}
+
+// hex8 agrees with encoding/hex on eight upper-case digits, and refuses
+// any other byte.
+func TestHex8(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := rapid.SliceOfN(rapid.SampledFrom([]byte("0123456789ABCDEFabcdef/:@G`\x00\x7f\x80\xb0\xc1\xff")), 8, 8).Draw(t, "bytes")
+		want, err := hex.DecodeString(string(b))
+		valid := err == nil && strings.ToUpper(string(b)) == string(b)
+		got, ok := hex8(binary.LittleEndian.Uint64(b))
+		require.Equal(t, valid, ok, "%q", b)
+		if ok {
+			var gotB [4]byte
+			binary.LittleEndian.PutUint32(gotB[:], got)
+			assert.Equal(t, want, gotB[:], "%q", b)
+		}
 	})
 }

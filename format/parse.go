@@ -23,6 +23,32 @@ var fieldNames = [9]string{"CONN_ID", "CIRC_ID", "OR_ID", "IP:PORT", "L_PORT", "
 // address and port with IPv6 in brackets and no zone. An IPv4-mapped
 // address is returned as IPv4.
 func Parse(line string) (connstate.Entry, error) {
+	var e connstate.Entry
+	if parseFast(line, &e) {
+		return e, nil
+	}
+	return parseFields(line)
+}
+
+// AppendParsed appends the entry of line, as [Parse] reads it, to dst.
+// It keeps nothing of line: a reader decodes the lines in its buffer,
+// without a copy, and into the slice it returns, without one either. On
+// an error dst is returned as it was.
+func AppendParsed(dst []connstate.Entry, line []byte) ([]connstate.Entry, error) {
+	dst = append(dst, connstate.Entry{})
+	if parseFast(line, &dst[len(dst)-1]) {
+		return dst, nil
+	}
+	e, err := parseFields(string(line))
+	if err != nil {
+		return dst[:len(dst)-1], err
+	}
+	dst[len(dst)-1] = e
+	return dst, nil
+}
+
+// parseFields parses a line field by field, and says which is wrong.
+func parseFields(line string) (connstate.Entry, error) {
 	// One pass over the bytes: fields are short, and a call per field to
 	// a byte search costs more than the search.
 	var f [9]string
