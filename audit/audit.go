@@ -159,6 +159,10 @@ type Config struct {
 	ShortLivedAge       time.Duration // a connection gone within this (default 5 s) ...
 	ShortLivedShare     float64       // ... being this share of those gone (default 0.5) ...
 	ShortLivedMinClosed int           // ... of at least this many (default 20)
+	// HiddenTolerance: how many more connections the process's sockets
+	// may make than the lines report, the churn between the readings
+	// (default 2; see [Check]).
+	HiddenTolerance int
 }
 
 func (c Config) withDefaults() Config {
@@ -171,6 +175,7 @@ func (c Config) withDefaults() Config {
 	c.ShortLivedAge = cmp.Or(c.ShortLivedAge, 5*time.Second)
 	c.ShortLivedShare = cmp.Or(c.ShortLivedShare, 0.5)
 	c.ShortLivedMinClosed = cmp.Or(c.ShortLivedMinClosed, 20)
+	c.HiddenTolerance = cmp.Or(c.HiddenTolerance, 2)
 	return c
 }
 
@@ -182,6 +187,11 @@ type State struct {
 	// it rejects private addresses (ExitPolicyRejectPrivate).
 	Exit          bool
 	RejectPrivate bool
+	// Sockets are the TCP sockets of the relay's process that lived
+	// across the reading of Entries ([Stable] of a reading before and one
+	// after), for the hidden detector, which runs only with some: the
+	// host reads them (package verify), in-process, on raw Entries.
+	Sockets []Socket
 }
 
 // Auditor runs the detectors, remembering what it saw between audits (for
@@ -207,7 +217,24 @@ func (a *Auditor) Audit(s State) []Finding {
 	out = append(out, a.concentration(conns)...)
 	out = append(out, a.nonExitStreams(conns, s)...)
 	out = append(out, a.shortLived(conns)...)
+	out = append(out, a.hidden(s)...)
 	return out
+}
+
+// hidden finds the connections of the relay's process that no line
+// reports: sockets beyond what the lines account for ([Check]), over the
+// tolerance. Its finding names no connection (none has a line) and no
+// address, only the count.
+func (a *Auditor) hidden(s State) []Finding {
+	if len(s.Sockets) == 0 {
+		return nil
+	}
+	r := Check(s.Entries, s.Sockets, a.cfg.HiddenTolerance)
+	if r.Excess <= r.Tolerance {
+		return nil
+	}
+	return []Finding{{Detector: Hidden, Severity: Warning,
+		Message: fmt.Sprintf("%d connection(s) of the relay's process that no line reports (tolerance %d)", r.Excess, r.Tolerance)}}
 }
 
 // split returns the connection lines by ID and the leg lines by circuit.

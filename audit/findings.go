@@ -36,6 +36,11 @@ type Findings struct {
 	Setup func() State
 	// Config holds the thresholds.
 	Config Config
+	// Sockets, if set, reads the TCP sockets of the relay's process for
+	// the hidden detector (verify.Sockets of os.Getpid(), say): read
+	// before and after the registry, at each audit. An error is reported
+	// as an info finding.
+	Sockets func() ([]Socket, error)
 
 	mu      sync.Mutex
 	auditor *Auditor
@@ -46,6 +51,16 @@ type Findings struct {
 // Register mounts audit/findings on m.
 func (f *Findings) Register(m *getinfo.Mux) {
 	m.HandleFunc(FindingsKey, "Findings of the relay's own audit: detector, severity, CONN_IDs, CIRC_IDs, message, a line each.", f.appendFindings)
+}
+
+// Lines returns the findings as audit/findings answers them now, a line
+// each (none when it is not configured): for events.Config.Findings.
+func (f *Findings) Lines() []string {
+	v, err := f.appendFindings(nil, FindingsKey)
+	if err != nil || len(v) == 0 {
+		return nil
+	}
+	return strings.Split(string(v), "\n")
 }
 
 func (f *Findings) appendFindings(dst []byte, _ string) ([]byte, error) {
@@ -78,7 +93,17 @@ func (f *Findings) audit(public bool) []byte {
 	if f.Setup != nil {
 		s = f.Setup()
 	}
+	var before []Socket
+	var sockErr error
+	if f.Sockets != nil {
+		before, sockErr = f.Sockets()
+	}
 	s.Entries = f.Registry.AppendEntries(nil)
+	if f.Sockets != nil && sockErr == nil {
+		var after []Socket
+		after, sockErr = f.Sockets()
+		s.Sockets = Stable(before, after)
+	}
 	origin := map[uint64]bool{}
 	for _, e := range s.Entries {
 		if e.CircID != 0 && e.Origin {
@@ -86,7 +111,11 @@ func (f *Findings) audit(public bool) []byte {
 		}
 	}
 	var lines []string
-	for _, x := range f.auditor.Audit(s) {
+	found := f.auditor.Audit(s)
+	if sockErr != nil {
+		found = append(found, Finding{Detector: Hidden, Severity: Info, Message: "not checked: " + strings.ReplaceAll(sockErr.Error(), "\n", " ")})
+	}
+	for _, x := range found {
 		if public {
 			x = x.Public(f.Conns.ShownConnID, func(id uint64) (uint64, bool) {
 				return f.Conns.ShownCircID(id), origin[id]

@@ -26,8 +26,14 @@
 //     each second a connection moved bytes, in the test-network tier
 //     only, as tor sends it only on test networks.
 //
-// SETEVENTS accepts every event name tor does ([Names], [ParseSet]);
-// the others are never sent.
+// And conninfo's own, [Extensions]:
+//
+//   - CONNINFO_AUDIT: "650 CONNINFO_AUDIT LINE", LINE a finding of the
+//     relay's own audit as GETINFO audit/findings answers it, when it
+//     first appears at a view ([Config.Findings]).
+//
+// SETEVENTS accepts every event name tor does ([Names], [ParseSet]) and
+// the extensions; the others are never sent. events/names lists tor's.
 //
 // # Privacy
 //

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/events"
@@ -516,4 +517,63 @@ func TestLinesAskedForMidEpoch(t *testing.T) {
 		assert.Positive(t, bw, "%v: CIRC_BW for the leg's bytes", policy)
 		sub.Close()
 	}
+}
+
+// CONNINFO_AUDIT sends each finding of the relay's own audit as it
+// appears, exactly as audit/findings answers it: in the public tier once
+// an epoch, with pseudonyms, no carried circuit and no byte count.
+func TestAuditEvents(t *testing.T) {
+	clk := connstatetest.NewClock(connstatetest.Epoch())
+	reg := connstate.NewRegistry(connstate.WithClock(clk))
+	conns := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.Public(nil), Seeds: func() uint64 { return 42 }}
+	mux := getinfo.NewMux()
+	conns.Register(mux)
+	findings := &audit.Findings{Registry: reg, Conns: conns, Setup: func() audit.State { return audit.State{Exit: true, RejectPrivate: true} }}
+	findings.Register(mux)
+	pub, err := events.New(events.Config{Conns: conns, Findings: findings.Lines})
+	require.NoError(t, err)
+	t.Cleanup(pub.Close)
+	sub := pub.Subscribe()
+	defer sub.Close()
+	set, bad := events.ParseSet([]string{"conninfo_audit"}) // any case, as tor's names
+	require.Empty(t, bad, "SETEVENTS accepts it")
+	sub.Set(set)
+	clk.Advance(10 * time.Second)
+	assert.Empty(t, lines(sub), "nothing found")
+
+	// A carried circuit moving 16 MiB one way, to a private address.
+	in, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("203.0.113.7:50000"), Established: true})
+	require.NoError(t, err)
+	out, err := reg.Open(connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("10.1.2.3:80"), Established: true})
+	require.NoError(t, err)
+	circ, err := reg.OpenCircuit(connstate.CircuitConfig{})
+	require.NoError(t, err)
+	leg, err := circ.BindInbound(in)
+	require.NoError(t, err)
+	_, err = circ.BindExit(out)
+	require.NoError(t, err)
+	leg.AddWritten(16 << 20)
+	for range 9 {
+		clk.Advance(time.Second)
+		assert.Empty(t, lines(sub), "not before the next epoch's view")
+	}
+	clk.Advance(time.Second)
+	got := lines(sub)
+	v, err := mux.AppendInfo(nil, audit.FindingsKey)
+	require.NoError(t, err)
+	var want []string
+	for _, l := range strings.Split(string(v), "\n") {
+		want = append(want, "650 CONNINFO_AUDIT "+l)
+	}
+	require.Len(t, want, 2, "asymmetric and private-exit")
+	assert.Equal(t, want, got)
+	for _, l := range got {
+		for _, secret := range []string{"16777216", "10.1.2.3", "203.0.113.7"} {
+			assert.NotContains(t, l, secret)
+		}
+	}
+	clk.Advance(10 * time.Second)
+	assert.Empty(t, lines(sub), "the same findings are not sent again")
 }

@@ -10,10 +10,14 @@ import (
 // order of its events/names.
 const Names = "CIRC CIRC_MINOR STREAM ORCONN BW DEBUG INFO NOTICE WARN ERR NEWDESC ADDRMAP DESCCHANGED NS STATUS_GENERAL STATUS_CLIENT STATUS_SERVER GUARD STREAM_BW CLIENTS_SEEN NEWCONSENSUS BUILDTIMEOUT_SET SIGNAL CONF_CHANGED CONN_BW CELL_STATS CIRC_BW TRANSPORT_LAUNCHED HS_DESC HS_DESC_CONTENT NETWORK_LIVENESS"
 
+// Extensions are conninfo's own events, beyond tor's: SETEVENTS accepts
+// them, and events/names, tor's list, does not name them.
+const Extensions = "CONNINFO_AUDIT"
+
 // A Set is a set of event names, as one SETEVENTS asks for them.
 type Set uint64
 
-var names = strings.Fields(Names)
+var names = strings.Fields(Names + " " + Extensions)
 
 // The events a Publisher sends. Every other name in Names is accepted
 // and never sent.
@@ -23,6 +27,9 @@ var (
 	CIRC   = mustSet("CIRC")
 	CIRCBW = mustSet("CIRC_BW")
 	CONNBW = mustSet("CONN_BW")
+	// AUDIT is conninfo's CONNINFO_AUDIT: a finding of the relay's own
+	// audit as it appears.
+	AUDIT = mustSet("CONNINFO_AUDIT")
 )
 
 func mustSet(name string) Set {

@@ -38,6 +38,12 @@ type Config struct {
 	// Logger receives the count of events a subscription lost; nil
 	// discards it.
 	Logger *slog.Logger
+	// Findings, if set, returns the lines of the relay's own audit as
+	// GETINFO audit/findings answers them (audit.Findings.Lines): a line
+	// that was not there at the last view is sent as CONNINFO_AUDIT. They
+	// are asked for at each view (once an epoch in the public tier, each
+	// second in the others) while a subscription wants CONNINFO_AUDIT.
+	Findings func() []string
 }
 
 // Publisher derives tor's events from what a getinfo.Conns shows, once a
@@ -141,7 +147,7 @@ func (p *Publisher) changed() {
 }
 
 // ticked are the events the ticks make.
-var ticked = BW | ORCONN | CIRC | CIRCBW | CONNBW
+var ticked = BW | ORCONN | CIRC | CIRCBW | CONNBW | AUDIT
 
 // perSecond are tor's per-second events: while any is asked for, as in
 // tor, the seconds go into bw-event-cache, even those this package never

@@ -88,6 +88,9 @@ type tickState struct {
 	// connections (CONN_BW), by shown ID.
 	circFlows map[uint64]*flow
 	connFlows map[uint64]*flow
+	// The audit's finding lines at the last view (CONNINFO_AUDIT).
+	findings     map[string]bool
+	haveFindings bool
 }
 
 func (t *tickState) reset() { *t = tickState{} } // the cache, the Publisher's, outlives a pause, as tor's does
@@ -108,9 +111,13 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 		lines = readLines(shown)
 	}
 
+	auditing := want&AUDIT != 0 && p.cfg.Findings != nil
 	if !t.started {
 		t.started, t.epoch = true, shown.Epoch
 		t.traffic = flow{last: traffic}
+		if auditing {
+			t.findings, t.haveFindings = lineSet(p.cfg.Findings()), true
+		}
 		if needLines {
 			t.conns, t.circs, t.haveLines = t.seeConns(p, shown), t.seeCircuits(shown), true
 			t.circFlows, t.connFlows = baseline(lines.circs), baseline(lines.conns)
@@ -131,6 +138,23 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 	}
 	if want&BW != 0 {
 		out = append(out, event{BW, "650 BW " + strconv.FormatUint(s.read, 10) + " " + strconv.FormatUint(s.written, 10)})
+	}
+
+	// CONNINFO_AUDIT: the findings new since the last view, in their
+	// order; the first view a baseline.
+	switch {
+	case !auditing:
+		t.findings, t.haveFindings = nil, false
+	case newView || !t.haveFindings:
+		lines := p.cfg.Findings()
+		if t.haveFindings {
+			for _, l := range lines {
+				if !t.findings[l] {
+					out = append(out, event{AUDIT, "650 CONNINFO_AUDIT " + l})
+				}
+			}
+		}
+		t.findings, t.haveFindings = lineSet(lines), true
 	}
 
 	if !needLines {
@@ -171,6 +195,14 @@ func (t *tickState) step(p *Publisher, want Set) []event {
 	}
 	t.epoch = shown.Epoch
 	return out
+}
+
+func lineSet(lines []string) map[string]bool {
+	set := make(map[string]bool, len(lines))
+	for _, l := range lines {
+		set[l] = true
+	}
+	return set
 }
 
 // AppendTime appends t as tor's events write times,

@@ -1,22 +1,44 @@
 package verify_test
 
 import (
+	"context"
 	"fmt"
-	"net/netip"
+	"net"
+	"os"
 
-	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/verify"
 )
 
-// A relay's line and its process's sockets: the one socket no line
-// reports is listed, since every line shows its endpoint.
-func ExampleCheck() {
-	lines := []connstate.Entry{{ConnID: 1, Remote: netip.MustParseAddrPort("203.0.113.7:50000"), LocalPort: 9001}}
-	sockets := []verify.Socket{
-		{Local: netip.MustParseAddrPort("198.51.100.1:9001"), Remote: netip.MustParseAddrPort("203.0.113.7:50000")},
-		{Local: netip.MustParseAddrPort("198.51.100.1:41000"), Remote: netip.MustParseAddrPort("192.0.2.9:443")},
+// The sockets of this very process: a loopback connection shows as its
+// two ends.
+func ExampleSockets() {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
 	}
-	r := verify.Check(lines, sockets, 0)
-	fmt.Println(r.OK(), r.Lines, r.Sockets, r.Unreported[0].Remote)
-	// Output: false 1 2 192.0.2.9:443
+	defer l.Close()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	s, err := l.Accept()
+	if err != nil {
+		panic(err)
+	}
+	defer s.Close()
+
+	sockets, err := verify.Sockets(context.Background(), int32(os.Getpid()))
+	if err != nil {
+		fmt.Println("this OS does not tell:", err)
+		return
+	}
+	ends := 0
+	for _, x := range sockets {
+		if x.Local == c.LocalAddr().(*net.TCPAddr).AddrPort() || x.Remote == c.LocalAddr().(*net.TCPAddr).AddrPort() {
+			ends++
+		}
+	}
+	fmt.Println(ends)
+	// Output: 2
 }

@@ -309,7 +309,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "one JSON object")
-	tolerance := fs.Int("tolerance", verify.DefaultTolerance, "how many the lines and sockets may differ by (default a tenth of the lines, at least 5)")
+	tolerance := fs.Int("tolerance", audit.DefaultTolerance, "how many the lines and sockets may differ by (default a tenth of the lines, at least 5)")
 	if err := fs.Parse(args); err != nil {
 		return exitError, err
 	}
@@ -342,8 +342,8 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return exitError, err
 	}
-	sockets := verify.Stable(before, after)
-	r := verify.Check(entries, sockets, *tolerance)
+	sockets := audit.Stable(before, after)
+	r := audit.Check(entries, sockets, *tolerance)
 	if *asJSON {
 		b, _ := json.Marshal(verifyJSON(r))
 		fmt.Fprintf(stdout, "%s\n", b)
@@ -369,7 +369,7 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer, get
 }
 
 // verifyJSON is a report as conninfo verify -json writes it.
-func verifyJSON(r verify.Report) any {
+func verifyJSON(r audit.Report) any {
 	type sock struct{ Local, Remote, Status string }
 	out := struct {
 		OK         bool     `json:"ok"`

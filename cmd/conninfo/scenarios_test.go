@@ -87,6 +87,7 @@ func TestScenarios(t *testing.T) {
 		{"asymmetric", 11 * time.Second, nil, audit.Asymmetric},
 		{"unestablished", 5 * time.Second, []string{"-unestablished-after", "2s"}, audit.Unestablished},
 		{"resets", 3 * time.Second, []string{"-watch", "-every", "2s"}, audit.ShortLived},
+		{"hidden", 4 * time.Second, nil, audit.Hidden},
 	} {
 		t.Run(tt.scenario, func(t *testing.T) {
 			addr := startRelaysim(t, bin, "-conns", "40", "-epoch", "2s", "-scenario", tt.scenario)

@@ -23,6 +23,7 @@ import (
 	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/scrub"
+	"github.com/conninfo/conninfo/verify"
 )
 
 // cachedConsensus answers ns/authority: the consensus of testdata, so that
@@ -151,7 +152,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	conns.Register(mux)
 	names, _ := relays.(getinfo.Nicknames)
 	(&getinfo.Status{Conns: conns, Nicknames: names}).Register(mux)
-	pub, err := events.New(events.Config{Conns: conns, Nicknames: names})
+	evCfg := events.Config{Conns: conns, Nicknames: names}
+	if sim != nil {
+		// The relay's own audit, as audit/findings and CONNINFO_AUDIT.
+		// The hidden detector reads relaysim's own sockets: its far ends
+		// are in this process too, each link both ends, which the
+		// detector counts once.
+		self := int32(os.Getpid())
+		findings := &audit.Findings{Registry: reg, Conns: conns, Setup: st.auditSetup, Sockets: func() ([]audit.Socket, error) {
+			return verify.Sockets(context.Background(), self)
+		}}
+		findings.Register(mux)
+		evCfg.Findings = findings.Lines
+	}
+	pub, err := events.New(evCfg)
 	if err != nil {
 		return err
 	}
@@ -167,9 +181,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	(&getinfo.Authorities{Source: staticAuthorities{auth}}).Register(mux)
 	if ns, ok := relays.(getinfo.NetworkStatusSource); ok {
 		(&getinfo.NetworkStatus{Source: ns}).Register(mux)
-	}
-	if sim != nil {
-		(&audit.Findings{Registry: reg, Conns: conns, Setup: st.auditSetup}).Register(mux)
 	}
 	(&getinfo.InfoNames{}).Register(mux)
 	opts, err := st.options()
