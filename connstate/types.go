@@ -145,8 +145,24 @@ func ParseFlags(s string) (Flags, error) {
 	if len(s) < 3 {
 		return Flags{}, fmt.Errorf("%w %q: want at least 3 characters", ErrBadFlags, s)
 	}
-	var f Flags
-	switch s[0] {
+	f, bad := FlagsOf(s[0], s[1], s[2])
+	switch bad {
+	case 0:
+		return f, nil
+	case 1:
+		return Flags{}, fmt.Errorf("%w %q: direction %q is none of I, i, O, o", ErrBadFlags, s, s[0])
+	case 2:
+		return Flags{}, fmt.Errorf("%w %q: usage %q is none of C, R, X, H, D", ErrBadFlags, s, s[1])
+	}
+	return Flags{}, fmt.Errorf("%w %q: network %q is neither T nor t", ErrBadFlags, s, s[2])
+}
+
+// FlagsOf reads the three TYPE_FLAGS characters direction, usage and
+// network, and returns 0 with the flags, or which of the three (1, 2 or
+// 3) is none of its category's: for a parser that reads lines in place,
+// with no string to hand [ParseFlags].
+func FlagsOf(direction, usage, network byte) (f Flags, bad int) {
+	switch direction {
 	case 'I':
 		f.Direction, f.Established = Inbound, true
 	case 'i':
@@ -156,25 +172,25 @@ func ParseFlags(s string) (Flags, error) {
 	case 'o':
 		f.Direction = Outbound
 	default:
-		return Flags{}, fmt.Errorf("%w %q: direction %q is none of I, i, O, o", ErrBadFlags, s, s[0])
+		return Flags{}, 1
 	}
 	for u := UsageClient; u <= UsageDirectory; u++ {
-		if s[1] == usageChars[u] {
+		if usage == usageChars[u] {
 			f.Usage = u
 		}
 	}
 	if f.Usage == 0 {
-		return Flags{}, fmt.Errorf("%w %q: usage %q is none of C, R, X, H, D", ErrBadFlags, s, s[1])
+		return Flags{}, 2
 	}
-	switch s[2] {
+	switch network {
 	case 'T':
 		f.Network = NetworkTor
 	case 't':
 		f.Network = NetworkOutside
 	default:
-		return Flags{}, fmt.Errorf("%w %q: network %q is neither T nor t", ErrBadFlags, s, s[2])
+		return Flags{}, 3
 	}
-	return f, nil
+	return f, 0
 }
 
 // Fingerprint is a relay's identity fingerprint: the SHA-1 digest of its

@@ -215,38 +215,8 @@ func flagsField[T text](s T, i int) (f connstate.Flags, end int, ok bool) {
 	if i+3 > len(s) {
 		return f, i, false
 	}
-	switch s[i] {
-	case 'I':
-		f.Direction, f.Established = connstate.Inbound, true
-	case 'i':
-		f.Direction = connstate.Inbound
-	case 'O':
-		f.Direction, f.Established = connstate.Outbound, true
-	case 'o':
-		f.Direction = connstate.Outbound
-	default:
-		return f, i, false
-	}
-	switch s[i+1] {
-	case 'C':
-		f.Usage = connstate.UsageClient
-	case 'R':
-		f.Usage = connstate.UsageRelay
-	case 'X':
-		f.Usage = connstate.UsageControl
-	case 'H':
-		f.Usage = connstate.UsageHiddenService
-	case 'D':
-		f.Usage = connstate.UsageDirectory
-	default:
-		return f, i, false
-	}
-	switch s[i+2] {
-	case 'T':
-		f.Network = connstate.NetworkTor
-	case 't':
-		f.Network = connstate.NetworkOutside
-	default:
+	f, bad := connstate.FlagsOf(s[i], s[i+1], s[i+2])
+	if bad != 0 {
 		return f, i, false
 	}
 	i += 3
