@@ -48,7 +48,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -228,26 +227,6 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 }
 
-// relayFindings reads audit/findings.
-func relayFindings(ctx context.Context, conn *client.Conn) ([]audit.Finding, error) {
-	v, err := conn.GetInfo(ctx, audit.FindingsKey)
-	if err != nil {
-		return nil, err
-	}
-	var out []audit.Finding
-	for _, line := range strings.Split(v[audit.FindingsKey], "\n") {
-		if line == "" {
-			continue
-		}
-		f, err := audit.ParseLine(line)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
-}
-
 // ids writes a finding's IDs after its message.
 func ids(f audit.Finding) string {
 	var s []string
@@ -273,33 +252,6 @@ func join(v []uint64) string {
 		s = append(s, fmt.Sprintf("and %d more", len(v)-most))
 	}
 	return strings.Join(s, ", ")
-}
-
-// relaySetup asks the relay whether it is an exit and rejects private
-// addresses: GETCONF ExitRelay ("1", or "auto" with an exit policy that
-// accepts something) and ExitPolicyRejectPrivate (tor's default, 1).
-func relaySetup(ctx context.Context, conn *client.Conn) (audit.State, error) {
-	s := audit.State{RejectPrivate: true}
-	rep, err := conn.Command(ctx, "GETCONF ExitRelay ExitPolicyRejectPrivate")
-	if errors.Is(err, client.ErrUnrecognized) {
-		return s, nil // a host that registers neither: a non-exit rejecting private addresses
-	}
-	if err != nil {
-		return s, err
-	}
-	for _, l := range rep.Lines {
-		switch l.Text {
-		case "ExitRelay=1":
-			s.Exit = true
-		case "ExitRelay=auto":
-			if v, err := conn.GetInfo(ctx, "exit-policy/full"); err == nil {
-				s.Exit = slices.ContainsFunc(strings.Split(v["exit-policy/full"], "\n"), func(r string) bool { return strings.HasPrefix(r, "accept") })
-			}
-		case "ExitPolicyRejectPrivate=0":
-			s.RejectPrivate = false
-		}
-	}
-	return s, nil
 }
 
 // verifyCmd checks conn/all against the OS's sockets of the relay.

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/controlport"
@@ -100,6 +101,10 @@ func TestErrors(t *testing.T) {
 		{"no command", nil, nil, "usage"},
 		{"unknown command", nil, []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"get without keys", nil, []string{"get"}, "which keys?"},
+		{"top unreachable", nil, []string{"top", "-control", "127.0.0.1:1"}, "cannot reach the control port 127.0.0.1:1"},
+		{"top arguments", nil, []string{"top", "conn/all"}, `top: unexpected arguments ["conn/all"]`},
+		{"top every", nil, []string{"top", "-every", "0s"}, "-every 0s: want more than 0"},
+		{"top sort", nil, []string{"top", "-control", srv.Addr, "-password", "secret", "-sort", "loudest"}, `unknown sort "loudest"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			status, _, errOut := conninfo(t, tt.env, tt.args...)
@@ -120,4 +125,37 @@ func TestAgainstTor(t *testing.T) {
 	status, out, errOut := conninfo(t, nil, "get", "-control", tor.Addr, "version")
 	assert.Equal(t, 0, status, errOut)
 	assert.True(t, strings.HasPrefix(out, "version=0.4."), out)
+	status, _, errOut = conninfo(t, nil, "top", "-control", tor.Addr)
+	assert.Equal(t, 2, status, "top says so before taking the screen")
+	assert.Contains(t, errOut, "does not answer conn/all")
+}
+
+// top's source reads the header's keys a relay answers, leaving out
+// those it does not, the exit flag before the fingerprint, and the
+// findings found here when the relay publishes none.
+func TestTopSource(t *testing.T) {
+	clk := connstatetest.NewClock(connstatetest.Epoch())
+	reg := connstate.NewRegistry(connstate.WithClock(clk))
+	_, err := reg.Open(connstate.ConnConfig{Direction: connstate.Outbound, Usage: connstate.UsageClient, Network: connstate.NetworkOutside,
+		Remote: netip.MustParseAddrPort("192.0.2.80:443"), Established: true})
+	require.NoError(t, err)
+	srv := relay(t, reg, "0", controlport.Config{})
+	conn, err := (&common{control: srv.Addr}).dial(context.Background(), func(string) string { return "" })
+	require.NoError(t, err)
+	defer conn.Close()
+	aud, err := newAuditor(context.Background(), conn, auditOptions{})
+	require.NoError(t, err)
+	src := &relaySource{conn: conn, auditor: aud}
+	snap, err := src.Fetch(context.Background())
+	require.NoError(t, err)
+	var names []string
+	for _, f := range snap.Header {
+		names = append(names, f.Name)
+	}
+	assert.Equal(t, []string{"version", "exit"}, names, "the test relay has no address or fingerprint keys")
+	assert.Equal(t, "no", snap.Header[1].Value)
+	require.Len(t, snap.Entries, 1)
+	require.Len(t, snap.Findings, 1)
+	assert.Equal(t, audit.NonExitStreams, snap.Findings[0].Detector)
+	assert.False(t, snap.At.IsZero())
 }

@@ -14,7 +14,6 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
-	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/client"
 	"github.com/conninfo/conninfo/cmd/conninfo/internal/top"
 	"github.com/conninfo/conninfo/connstate"
@@ -180,57 +179,4 @@ func parseBW(read, written string) (top.BW, bool) {
 	r, err1 := strconv.ParseUint(read, 10, 64)
 	w, err2 := strconv.ParseUint(written, 10, 64)
 	return top.BW{Read: r, Written: w}, err1 == nil && err2 == nil
-}
-
-// auditOptions are conninfo audit's overrides of what the relay says
-// (exit and noExit exclude each other).
-type auditOptions struct {
-	exit, noExit  bool
-	unestablished time.Duration
-}
-
-// auditor finds what conninfo audit and top show: the relay's own
-// findings (audit/findings, on what no tier shows a controller) if it
-// publishes them and no threshold of our own is asked for, else those of
-// an audit here on conn/all.
-type auditor struct {
-	conn      *client.Conn
-	state     audit.State
-	local     *audit.Auditor
-	inProcess bool
-}
-
-func newAuditor(ctx context.Context, conn *client.Conn, o auditOptions) (*auditor, error) {
-	state, err := relaySetup(ctx, conn)
-	if err != nil {
-		return nil, err
-	}
-	if o.exit || o.noExit {
-		state.Exit = o.exit
-	}
-	return &auditor{
-		conn:      conn,
-		state:     state,
-		local:     audit.New(audit.Config{UnestablishedAge: o.unestablished}),
-		inProcess: o.unestablished == 0,
-	}, nil
-}
-
-// audit returns one round's findings; connAll reads conn/all when the
-// audit is here.
-func (a *auditor) audit(ctx context.Context, connAll func(context.Context) ([]connstate.Entry, error)) ([]audit.Finding, error) {
-	if a.inProcess {
-		f, err := relayFindings(ctx, a.conn)
-		if !errors.Is(err, client.ErrUnrecognized) {
-			return f, err
-		}
-		a.inProcess = false
-	}
-	entries, err := connAll(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s := a.state
-	s.Entries = entries
-	return a.local.Audit(s), nil
 }
