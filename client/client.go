@@ -134,8 +134,9 @@ type Conn struct {
 }
 
 type replyOrErr struct {
-	r   Reply
-	err error
+	r    Reply
+	sunk bool // its conn/all block went to the command's sink
+	err  error
 }
 
 // Dial connects to control, "HOST:PORT" or "unix:PATH", and authenticates
@@ -197,14 +198,16 @@ func (c *Conn) LostEvents() uint64 {
 func (c *Conn) readLoop(r *bufio.Reader) {
 	defer close(c.done)
 	defer close(c.events)
-	sink := func() func([]byte) {
-		if f := c.sink.Load(); f != nil {
+	// A sink serves one data block of one reply, taken (and cleared) by
+	// the reader when that block begins: never a later reply's.
+	take := func() func([]byte) {
+		if f := c.sink.Swap(nil); f != nil {
 			return *f
 		}
 		return nil
 	}
 	for {
-		rep, err := readReply(r, sink)
+		rep, sunk, err := readReply(r, take)
 		if err != nil {
 			c.readErr = err
 			select {
@@ -217,7 +220,7 @@ func (c *Conn) readLoop(r *bufio.Reader) {
 			c.event(rep)
 			continue
 		}
-		c.replies <- replyOrErr{r: rep}
+		c.replies <- replyOrErr{r: rep, sunk: sunk}
 	}
 }
 
@@ -239,10 +242,12 @@ func (c *Conn) Command(ctx context.Context, line string) (Reply, error) {
 	return c.command(ctx, line, nil)
 }
 
-// command is Command; if sink is not nil, the lines of the reply's data
-// blocks go to it as they are read, dot-unescaped, each valid only during
-// the call, and not to Line.Data. sink runs on the reader's goroutine and
-// is done with when command returns.
+// command is Command; if sink is not nil, the lines of the reply's
+// "conn/all=" data block go to it as they are read, dot-unescaped, each
+// valid only during the call, and not to Line.Data. sink runs on the
+// reader's goroutine and is done with when command returns: a reply that
+// did not take it, while the reader did for another (a server answering
+// out of turn), gives up the connection.
 func (c *Conn) command(ctx context.Context, line string, sink func(line []byte)) (Reply, error) {
 	if strings.ContainsAny(line, "\r\n") {
 		return Reply{}, fmt.Errorf("client: a command line cannot hold CR or LF: %q", line)
@@ -261,30 +266,39 @@ func (c *Conn) command(ctx context.Context, line string, sink func(line []byte))
 	c.nc.SetWriteDeadline(deadline)
 	if sink != nil {
 		c.sink.Store(&sink)
-		defer c.sink.Store(nil)
 	}
 	c.w.WriteString(line)
 	c.w.WriteString("\r\n")
 	if err := c.w.Flush(); err != nil {
+		c.abandon()
 		return Reply{}, fmt.Errorf("client: sending %s: %w", commandWord(line), err)
 	}
 	timer := time.NewTimer(time.Until(deadline))
 	defer timer.Stop()
 	select {
 	case re := <-c.replies:
-		if re.err != nil {
+		if re.err != nil { // the reader has ended
 			return Reply{}, fmt.Errorf("client: reading the reply to %s: %w", commandWord(line), re.err)
+		}
+		if sink != nil && c.sink.Swap(nil) == nil && !re.sunk {
+			c.abandon() // the reader holds the sink for a reply that is not this one
+			return Reply{}, fmt.Errorf("%w: a reply out of turn to %s", ErrProtocol, commandWord(line))
 		}
 		return re.r, re.r.err()
 	case <-ctx.Done():
-		c.nc.Close() // the reply would come out of order: give up the connection
-		<-c.done     // and the reader, which may be in sink
+		c.abandon() // the reply would come out of order
 		return Reply{}, ctx.Err()
 	case <-timer.C:
-		c.nc.Close()
-		<-c.done
+		c.abandon()
 		return Reply{}, fmt.Errorf("client: no reply to %s within %v", commandWord(line), c.timeout)
 	}
+}
+
+// abandon gives up the connection and waits for its reader, which may be
+// in a sink.
+func (c *Conn) abandon() {
+	c.nc.Close()
+	<-c.done
 }
 
 func commandWord(line string) string {
@@ -322,8 +336,8 @@ func (c *Conn) ConnAll(ctx context.Context) ([]connstate.Entry, error) {
 }
 
 // AppendConnAll is [Conn.ConnAll] appending to dst, which a caller that
-// asks again and again reuses. The lines are decoded as they are read,
-// in the reader's buffer: the reply is never held whole.
+// asks again and again reuses. The lines are decoded as they arrive: the
+// reader copies them into batches, which a worker a CPU parses.
 func (c *Conn) AppendConnAll(ctx context.Context, dst []connstate.Entry) ([]connstate.Entry, error) {
 	start := len(dst)
 	d := newDecoder()
@@ -341,15 +355,19 @@ func (c *Conn) AppendConnAll(ctx context.Context, dst []connstate.Entry) ([]conn
 	if len(rep.Lines) == 0 {
 		return dst[:start], fmt.Errorf("%w: empty GETINFO reply", ErrProtocol)
 	}
-	if l := rep.Lines[0]; l.Sep != '+' {
+	var value []byte
+	switch l := rep.Lines[0]; {
+	case l.Sep != '+':
 		// None ("250-conn/all=") or one line, in the reply's first line.
-		entries, err := DecodeConnAll([]byte(strings.TrimPrefix(l.Text, "conn/all=")))
-		if err != nil {
-			return dst[:start], err
-		}
-		dst = append(dst, entries...)
+		value = []byte(strings.TrimPrefix(l.Text, "conn/all="))
+	case l.Data != nil:
+		value = l.Data // a block the reader kept (its sink was not yet set)
 	}
-	return dst, nil
+	entries, err := DecodeConnAll(value)
+	if err != nil {
+		return dst[:start], err
+	}
+	return append(dst, entries...), nil
 }
 
 // DecodeConnAll decodes a conn/all value: its lines, by format.Parse.
@@ -469,40 +487,48 @@ func (c *Conn) safeCookie(ctx context.Context, cookie []byte) error {
 }
 
 // readReply reads one reply: lines up to the one whose separator is a
-// space, data blocks dot-decoded; those of a reply that is not an event
-// go to sink() if it returns a function.
-func readReply(r *bufio.Reader, sink func() func([]byte)) (Reply, error) {
-	var rep Reply
+// space, data blocks dot-decoded. The first "conn/all=" data block of a
+// reply that is not an event goes to take() if it returns a sink, and
+// sunk says so.
+func readReply(r *bufio.Reader, take func() func([]byte)) (rep Reply, sunk bool, err error) {
 	for {
 		line, err := readLine(r)
 		if err != nil {
-			return rep, err
+			return rep, sunk, err
 		}
 		if len(line) < 4 || !isDigits(line[:3]) {
-			return rep, fmt.Errorf("%w: line %q", ErrProtocol, line)
+			return rep, sunk, fmt.Errorf("%w: line %q", ErrProtocol, line)
 		}
 		code, _ := strconv.Atoi(string(line[:3]))
 		l := Line{Code: code, Sep: line[3], Text: string(line[4:])}
 		switch l.Sep {
 		case ' ':
 			rep.Lines = append(rep.Lines, l)
-			return rep, nil
+			return rep, sunk, nil
 		case '-':
 		case '+':
-			if f := sink(); f != nil && code != 650 {
-				err = readDataTo(r, f)
+			var f func([]byte)
+			if code != 650 && !sunk && l.Text == "conn/all=" {
+				f = take()
+			}
+			if f != nil {
+				err, sunk = readDataTo(r, f), true
 			} else {
 				l.Data, err = readData(r)
 			}
 			if err != nil {
-				return rep, err
+				return rep, sunk, err
 			}
 		default:
-			return rep, fmt.Errorf("%w: line %q", ErrProtocol, line)
+			return rep, sunk, fmt.Errorf("%w: line %q", ErrProtocol, line)
 		}
 		rep.Lines = append(rep.Lines, l)
 	}
 }
+
+// MaxLine is the longest reply line the client reads (16 MiB): a server
+// that sends a longer one is not a control port.
+const MaxLine = 16 << 20
 
 // readLine reads a line without its CR LF; the slice is valid until the
 // next read.
@@ -511,6 +537,9 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 	if err == bufio.ErrBufferFull {
 		long := append([]byte(nil), line...)
 		for err == bufio.ErrBufferFull {
+			if len(long) > MaxLine {
+				return nil, fmt.Errorf("%w: a line longer than %d bytes", ErrProtocol, MaxLine)
+			}
 			line, err = r.ReadSlice('\n')
 			long = append(long, line...)
 		}

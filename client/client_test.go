@@ -3,6 +3,7 @@ package client_test
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -280,4 +281,61 @@ func TestConnAllCancelled(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	_, err = c.GetInfo(context.Background(), "version")
 	assert.ErrorIs(t, err, client.ErrClosed)
+}
+
+// A hostile server: a second reply to one GETINFO conn/all, a second
+// data block, a data block after a one-line value. None reaches a call
+// that has returned, none is taken for conn/all's lines, and a reply out
+// of turn gives up the connection (goleak, -race).
+func TestConnAllHostileReplies(t *testing.T) {
+	for _, tt := range []struct {
+		name, reply string
+		entries     int
+		err         error
+	}{
+		{"two data blocks", "250+conn/all=\r\n1 0 0 0 0 IRt 0 0 0\r\n.\r\n250+version=\r\n2 0 0 0 0 IRt 0 0 0\r\n.\r\n250 OK\r\n", 1, nil},
+		{"a one-line value, then a block", "250-conn/all=1 0 0 0 0 IRt 0 0 0\r\n250+x=\r\n2 0 0 0 0 IRt 0 0 0\r\n.\r\n250 OK\r\n", 1, nil},
+		{"conn/all twice in one reply", "250+conn/all=\r\n1 0 0 0 0 IRt 0 0 0\r\n.\r\n250+conn/all=\r\n2 0 0 0 0 IRt 0 0 0\r\n.\r\n250 OK\r\n", 1, nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := answeringServer(t, func(w io.Writer) { io.WriteString(w, tt.reply) })
+			c := dial(t, addr, client.Options{})
+			got, err := c.ConnAll(context.Background())
+			require.NoError(t, err)
+			assert.Len(t, got, tt.entries)
+		})
+	}
+
+	t.Run("a second reply", func(t *testing.T) {
+		var extra strings.Builder
+		extra.WriteString("250+conn/all=\r\n1 0 0 0 0 IRt 0 0 0\r\n.\r\n250 OK\r\n250+conn/all=\r\n")
+		for i := 1; i <= 50000; i++ {
+			fmt.Fprintf(&extra, "%d 0 0 0 0 IRt 1024 512 60\r\n", i+1000)
+		}
+		extra.WriteString(".\r\n250 OK\r\n")
+		addr := answeringServer(t, func(w io.Writer) { io.WriteString(w, extra.String()) })
+		c := dial(t, addr, client.Options{})
+		for range 3 {
+			got, err := c.ConnAll(context.Background())
+			if err != nil {
+				assert.True(t, errors.Is(err, client.ErrProtocol) || errors.Is(err, client.ErrClosed), "%v", err)
+				continue
+			}
+			assert.LessOrEqual(t, len(got), 50000)
+		}
+	})
+
+	t.Run("a line without end", func(t *testing.T) {
+		addr := answeringServer(t, func(w io.Writer) {
+			io.WriteString(w, "250+conn/all=\r\n")
+			chunk := strings.Repeat("9", 1<<20)
+			for range 17 {
+				io.WriteString(w, chunk)
+			}
+		})
+		c := dial(t, addr, client.Options{})
+		_, err := c.ConnAll(context.Background())
+		assert.ErrorIs(t, err, client.ErrProtocol)
+		assert.ErrorContains(t, err, "longer than")
+	})
 }

@@ -10,9 +10,9 @@
 // (552) or [ErrInternal] (551). [Conn.ConnAll] decodes conn/all into
 // entries (format.AppendParsed), and says [ErrNoConnAll] for a port that
 // does not answer it, as a C tor does not; [Conn.AppendConnAll] reuses a
-// slice. The reply is decoded as it arrives and never held whole: the
-// reader copies its lines into 64 KiB batches, which a worker a CPU
-// parses while the reader reads on. [Conn.Subscribe] asks for events, which
+// slice. The reply is decoded as it arrives: the reader copies its lines
+// into 64 KiB batches, which a worker a CPU parses while the reader reads
+// on. A line longer than [MaxLine] ends the connection. [Conn.Subscribe] asks for events, which
 // arrive on [Conn.Events], apart from the replies.
 //
 // # Concurrency

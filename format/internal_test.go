@@ -163,3 +163,53 @@ func TestHex8(t *testing.T) {
 		}
 	})
 }
+
+// Lines a byte or three away from canonical ones: most are still valid,
+// so the fast path's acceptance is exercised, and where it accepts it
+// agrees with parseFields.
+func TestParseFastAgreesNearCanonical(t *testing.T) {
+	accepted := 0
+	rapid.Check(t, func(t *rapid.T) {
+		e := connstate.Entry{
+			ConnID: rapid.Uint64Min(1).Draw(t, "conn"), CircID: rapid.Uint64().Draw(t, "circ"),
+			LocalPort: rapid.Uint16().Draw(t, "lport"), Read: rapid.Uint64().Draw(t, "read"),
+			Written: rapid.Uint64().Draw(t, "written"), Uptime: rapid.Uint64().Draw(t, "uptime"),
+			Flags: connstate.Flags{Direction: connstate.Inbound, Established: true, Usage: connstate.UsageRelay, Network: connstate.NetworkTor},
+		}
+		if rapid.Bool().Draw(t, "fp") {
+			copy(e.Fingerprint[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "fp bytes"))
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "family") {
+		case 1:
+			e.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, "v4"))), rapid.Uint16().Draw(t, "port"))
+		case 2:
+			e.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "v6"))), rapid.Uint16().Draw(t, "port"))
+		}
+		line := AppendEntry(nil, &e)
+		for range rapid.IntRange(0, 3).Draw(t, "mutations") {
+			i := rapid.IntRange(0, len(line)).Draw(t, "at")
+			b := rapid.SampledFrom([]byte("0123456789 :.[]ABCDEFaf-+oOiIRCtTx\x00\xff")).Draw(t, "byte")
+			switch rapid.IntRange(0, 2).Draw(t, "kind") {
+			case 0:
+				line = append(line[:i:i], append([]byte{b}, line[i:]...)...)
+			case 1:
+				if i < len(line) {
+					line = append(line[:i:i], line[i+1:]...)
+				}
+			default:
+				if i < len(line) {
+					line[i] = b
+				}
+			}
+		}
+		var fast connstate.Entry
+		ok := parseFast(line, &fast)
+		slow, err := parseFields(string(line))
+		if ok {
+			accepted++
+			require.NoError(t, err, "parseFast accepted %q", line)
+			assert.Equal(t, slow, fast, "%q", line)
+		}
+	})
+	assert.Positive(t, accepted, "the fast path accepted some")
+}
