@@ -29,8 +29,9 @@
 // And conninfo's own, [Extensions]:
 //
 //   - CONNINFO_AUDIT: "650 CONNINFO_AUDIT LINE", LINE a finding of the
-//     relay's own audit as GETINFO audit/findings answers it, when it
-//     first appears at a view ([Config.Findings]).
+//     relay's own audit as GETINFO audit/findings answers it, the second
+//     it first appears ([Config.Findings]; in the public tier findings
+//     change only at the instants of the epoch grid).
 //
 // SETEVENTS accepts every event name tor does ([Names], [ParseSet]) and
 // the extensions; the others are never sent. events/names lists tor's.

@@ -40,9 +40,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Findings, if set, returns the lines of the relay's own audit as
 	// GETINFO audit/findings answers them (audit.Findings.Lines): a line
-	// that was not there at the last view is sent as CONNINFO_AUDIT. They
-	// are asked for at each view (once an epoch in the public tier, each
-	// second in the others) while a subscription wants CONNINFO_AUDIT.
+	// that was not there the second before is sent as CONNINFO_AUDIT.
+	// They are asked for each second while a subscription wants
+	// CONNINFO_AUDIT; it must answer at once (audit.Findings does in the
+	// public tier, from its last audit at an instant of the grid).
 	Findings func() []string
 }
 

@@ -2,7 +2,9 @@ package verify
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
 
 	psnet "github.com/shirou/gopsutil/v4/net"
@@ -16,9 +18,16 @@ import (
 // system tells (gopsutil's ConnectionsPid: /proc on Linux), which needs
 // the right to see that process's descriptors.
 func Sockets(ctx context.Context, pid int32) ([]audit.Socket, error) {
-	stats, err := psnet.ConnectionsPidWithContext(ctx, "tcp", pid)
-	if err != nil {
-		return nil, fmt.Errorf("verify: the sockets of process %d: %w", pid, err)
+	var stats []psnet.ConnectionStat
+	for _, kind := range []string{"tcp4", "tcp6"} {
+		s, err := psnet.ConnectionsPidWithContext(ctx, kind, pid)
+		if kind == "tcp6" && errors.Is(err, fs.ErrNotExist) {
+			continue // a host without IPv6 has no table of its sockets
+		}
+		if err != nil {
+			return nil, fmt.Errorf("verify: the sockets of process %d: %w", pid, err)
+		}
+		stats = append(stats, s...)
 	}
 	var out []audit.Socket
 	for _, s := range stats {

@@ -163,6 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return verify.Sockets(context.Background(), self)
 		}}
 		findings.Register(mux)
+		defer findings.Close()
 		evCfg.Findings = findings.Lines
 	}
 	pub, err := events.New(evCfg)

@@ -237,3 +237,20 @@ func TestNarrowScreen(t *testing.T) {
 	}
 	assert.Len(t, lines(m), 8)
 }
+
+// What a relay sends is shown without its control characters: an escape
+// sequence in a version or a finding does not reach the terminal.
+func TestViewDropsControlCharacters(t *testing.T) {
+	m := newModel(t, &script{}, Config{})
+	s := relay(t, 0, 100)
+	s.Header = []Field{{"version", "0.4.9.11\x1b]0;owned\x07\x1b[2J"}}
+	s.Findings[0].Message = "moved\x1b[31m far\r\n apart"
+	m.Apply(s)
+	m.err = errors.New("552 \x1b[2Jbad")
+	screen := m.View()
+	assert.NotContains(t, screen, "\x1b]")
+	assert.NotContains(t, screen, "\x1b[2J")
+	assert.NotContains(t, screen, "\x07")
+	assert.Contains(t, screen, "version 0.4.9.11]0;owned[2J")
+	assert.Contains(t, screen, "moved[31m far apart")
+}

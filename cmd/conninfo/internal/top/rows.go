@@ -84,6 +84,10 @@ func (c *counter) observe(entries []connstate.Entry, t time.Time) []*track {
 		case tr == nil:
 			tr = &track{last: sample{e.Read, e.Written, t}}
 			c.lines[k] = tr
+		case e.Read < tr.last.read || e.Written < tr.last.written:
+			// Counts only grow: a line whose do not is another under the
+			// same ID (or a relay in error), and starts again.
+			*tr = track{last: sample{e.Read, e.Written, t}}
 		case tr.last.read != e.Read || tr.last.written != e.Written:
 			tr.prev, tr.moved = tr.last, true
 			tr.last = sample{e.Read, e.Written, t}

@@ -58,6 +58,21 @@ func TestCounterRates(t *testing.T) {
 	}
 }
 
+// Counts that go down are another line under the same ID: no rate, not
+// a wrapped one.
+func TestCounterCountsDown(t *testing.T) {
+	c := newCounter()
+	c.observe([]connstate.Entry{{ConnID: 7, Read: 1000}}, t0)
+	c.observe([]connstate.Entry{{ConnID: 7, Read: 3000}}, t0.Add(time.Second))
+	tracks := c.observe([]connstate.Entry{{ConnID: 7, Read: 10}}, t0.Add(2*time.Second))
+	_, _, ok := tracks[0].rate(t0.Add(2 * time.Second))
+	assert.False(t, ok)
+	tracks = c.observe([]connstate.Entry{{ConnID: 7, Read: 1010}}, t0.Add(3*time.Second))
+	in, _, ok := tracks[0].rate(t0.Add(3 * time.Second))
+	assert.True(t, ok)
+	assert.InDelta(t, 1000, in, 1e-9)
+}
+
 func TestCounterForgetsLinesGone(t *testing.T) {
 	c := newCounter()
 	c.observe([]connstate.Entry{{ConnID: 1}, {ConnID: 2}}, t0)

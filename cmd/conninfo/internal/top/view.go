@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
@@ -129,8 +130,20 @@ func (m *Model) summary() string {
 	return strings.Join(parts, "  ")
 }
 
+// printable drops control characters: what the relay sends reaches the
+// terminal, and an escape sequence there would be the relay's to write.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
 // fieldText writes a key and its value, in units for those it knows.
 func fieldText(f Field) string {
+	f = Field{printable(f.Name), printable(f.Value)}
 	n, err := strconv.ParseUint(f.Value, 10, 64)
 	switch {
 	case err != nil:
@@ -223,7 +236,7 @@ func (m *Model) status() string {
 		help = "PAUSED  " + help
 	}
 	if m.err != nil {
-		return errStyle.Render("error: "+m.err.Error()) + "  " + help
+		return errStyle.Render("error: "+printable(m.err.Error())) + "  " + help
 	}
 	return dimStyle.Render(help)
 }
@@ -267,7 +280,7 @@ func (m *Model) mark(k key) string {
 }
 
 func findingLine(f audit.Finding) string {
-	return severityStyle[f.Severity].Render(fmt.Sprintf("! %-8s %-16s", f.Severity, f.Detector)) + " " + f.Message + findingIDs(f)
+	return severityStyle[f.Severity].Render(fmt.Sprintf("! %-8s %-16s", f.Severity, printable(f.Detector))) + " " + printable(f.Message) + findingIDs(f)
 }
 
 // findingIDs names a finding's IDs after its message, the first few.
