@@ -2,7 +2,6 @@ package audit_test
 
 import (
 	"net/netip"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +144,3 @@ func TestFindingPublicMessages(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
-
-func u(n uint64) string { return strconv.FormatUint(n, 10) }
