@@ -52,7 +52,8 @@ func Binary() (string, bool) {
 // Start starts tor for the test and stops it, by its pid, when the test
 // ends. It skips the test when tor is not installed. The torrc is
 // DisableNetwork 1, SocksPort 0, a ControlPort on 127.0.0.1 with cookie
-// authentication and a DataDirectory in the test's temporary directory,
+// authentication, a DataDirectory in the test's temporary directory and
+// GeoIP files that do not exist (no GeoIP data, whatever is installed),
 // and then the lines of extra (options that keep tor offline, such as an
 // ORPort, which DisableNetwork keeps from listening).
 func Start(t testing.TB, extra ...string) Instance {
@@ -90,9 +91,12 @@ func tryStart(t testing.TB, bin string, extra []string) (Instance, error) {
 	dataDir := filepath.Join(dir, "data")
 	noticeLog := filepath.Join(dir, "notice.log")
 	// DisableNetwork 1 keeps tor offline: it contacts no address at all, and
-	// it listens only on the loopback control port (SocksPort 0).
+	// it listens only on the loopback control port (SocksPort 0). GeoIP
+	// files that do not exist keep it without GeoIP data, as a machine
+	// without Debian's tor-geoipdb has it, whatever this one has.
+	noGeoIP := filepath.Join(dir, "no-geoip")
 	torrc := fmt.Sprintf("DisableNetwork 1\nSocksPort 0\nControlPort %s\nCookieAuthentication 1\n"+
-		"DataDirectory %s\nLog notice file %s\nAvoidDiskWrites 1\n", addr, dataDir, noticeLog)
+		"DataDirectory %s\nLog notice file %s\nAvoidDiskWrites 1\nGeoIPFile %s\nGeoIPv6File %s6\n", addr, dataDir, noticeLog, noGeoIP, noGeoIP)
 	for _, line := range extra {
 		torrc += line + "\n"
 	}
