@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/conninfo/conninfo/controlport/protocol"
 	"github.com/conninfo/conninfo/events"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/metrics"
 	"github.com/conninfo/conninfo/scrub"
 	"github.com/conninfo/conninfo/verify"
 )
@@ -47,6 +49,8 @@ type flags struct {
 	tier       scrub.Tier
 	epoch      time.Duration
 	scenario   string
+	metrics    string
+	allow      []netip.Prefix
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -64,9 +68,16 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	policy := fs.String("policy", "public", "privacy `tier` served: public, testnet or unscrubbed")
 	fs.DurationVar(&o.epoch, "epoch", scrub.DefaultEpoch, "the public tier's epoch (whole seconds)")
 	fs.StringVar(&o.scenario, "scenario", scenarioNone, "an anomaly to add, for the audit: "+strings.Join(scenarios, ", "))
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://`address`/metrics (port 0 picks a free one)")
+	metricsPolicy := fs.String("metrics-policy", defaultMetricsPolicy, "the `networks` (comma-separated) whose clients -metrics serves")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	allow, err := parseMetricsPolicy(*metricsPolicy)
+	if err != nil {
+		return o, err
+	}
+	o.allow = allow
 	tier, err := scrub.ParseTier(*policy)
 	if err != nil {
 		return o, fmt.Errorf("-policy: %w", err)
@@ -153,6 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	names, _ := relays.(getinfo.Nicknames)
 	(&getinfo.Status{Conns: conns, Nicknames: names}).Register(mux)
 	evCfg := events.Config{Conns: conns, Nicknames: names}
+	metricsCfg := metrics.Config{Conns: conns}
 	if sim != nil {
 		// The relay's own audit, as audit/findings and CONNINFO_AUDIT.
 		// The hidden detector reads relaysim's own sockets: its far ends
@@ -165,6 +177,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		findings.Register(mux)
 		defer findings.Close()
 		evCfg.Findings = findings.Lines
+		metricsCfg.Findings = findings.Lines
 	}
 	pub, err := events.New(evCfg)
 	if err != nil {
@@ -220,6 +233,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
+	if o.metrics != "" {
+		ms, err := serveMetrics(o.metrics, o.allow, metricsCfg)
+		if err != nil {
+			srv.Close()
+			return err
+		}
+		defer ms.close()
+		fmt.Fprintf(stdout, "relaysim: metrics http://%s/metrics\n", ms.l.Addr())
+	}
 
 	fmt.Fprintf(stdout, "relaysim: control port %s\n", l.Addr())
 	fmt.Fprintf(stdout, "relaysim: privacy tier %s\n", policy)
