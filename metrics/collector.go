@@ -379,14 +379,3 @@ func torDirection(f connstate.Flags) string {
 	return "received"
 }
 
-// family is the address family the tier shows of a line: unknown where
-// it hides the endpoint.
-func family(e *connstate.Entry) string {
-	switch a := e.Remote.Addr(); {
-	case !a.IsValid():
-		return "unknown"
-	case a.Is4():
-		return "ipv4"
-	}
-	return "ipv6"
-}
