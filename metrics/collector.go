@@ -378,4 +378,3 @@ func torDirection(f connstate.Flags) string {
 	}
 	return "received"
 }
-
