@@ -33,6 +33,7 @@ type relay struct {
 	mux   *getinfo.Mux
 	conns *getinfo.Conns
 	reg   *prometheus.Registry
+	col   *metrics.Collector
 }
 
 func newRelay(t testing.TB, policy scrub.Policy, conns int) *relay {
@@ -62,7 +63,7 @@ func newRelayAudited(t testing.TB, policy scrub.Policy, conns int, audited bool)
 	require.NoError(t, err)
 	pr := prometheus.NewRegistry()
 	require.NoError(t, pr.Register(col))
-	return &relay{clk: clk, mux: mux, conns: c, reg: pr}
+	return &relay{clk: clk, mux: mux, conns: c, reg: pr, col: col}
 }
 
 func (r *relay) get(t testing.TB, key string) string {
