@@ -130,7 +130,7 @@ func TestPrometheusScrapesThreeRelays(t *testing.T) {
 			}
 			c.Close()
 		}
-		if time.Now().UnixNano()/int64(epoch) == k && time.Now().Sub(time.Unix(0, k*int64(epoch))) < epoch/2 {
+		if time.Now().UnixNano()/int64(epoch) == k && time.Since(time.Unix(0, k*int64(epoch))) < epoch/2 {
 			break
 		}
 		time.Sleep(epoch / 2)
