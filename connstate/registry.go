@@ -30,8 +30,9 @@ type Registry struct {
 	gen        uint64 // bumped by every close, so snapshots can tell what closed before them
 	conns      table[Conn]
 	circs      table[Circuit]
-	origins    table[Circuit] // the origin circuits among circs, for snapshots of their legs alone
-	closed     Totals         // bytes of closed connections
+	origins    table[Circuit]                      // the origin circuits among circs, for snapshots of their legs alone
+	closed     Totals                              // bytes of closed connections
+	opened     [2][UsageDirectory + 1][3][3]uint64 // connections opened, by direction, usage, network and family
 
 	countPrivate bool // rate limit (count in Totals) private and loopback peers too
 
@@ -204,7 +205,55 @@ func (r *Registry) Open(cfg ConnConfig) (*Conn, error) {
 	}
 	r.lastConnID, c.id = id, id
 	r.conns.add(id, c)
+	r.opened[cfg.Direction-1][cfg.Usage][cfg.Network][familyOf(remote.Addr())]++
 	return c, nil
+}
+
+// familyOf is an index of the address families: none, IPv4, IPv6.
+func familyOf(a netip.Addr) int {
+	switch {
+	case !a.IsValid():
+		return 0
+	case a.Is4():
+		return 1
+	}
+	return 2
+}
+
+// OpenedCount is how many connections of one class a registry has opened
+// since it began, closed ones included: C tor's count of connections
+// created.
+type OpenedCount struct {
+	Direction Direction
+	Usage     Usage
+	Network   Network
+	// Family is the peer's address family: 4, 6, or 0 for none (a unix
+	// socket's, or an unknown peer's).
+	Family int
+	Count  uint64
+}
+
+// Opened returns the counts of the connections opened, a class each,
+// those with none left out.
+func (r *Registry) Opened() []OpenedCount {
+	if !r.usable() {
+		return nil
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []OpenedCount
+	for d := range r.opened {
+		for u := range r.opened[d] {
+			for n := range r.opened[d][u] {
+				for f, count := range r.opened[d][u][n] {
+					if count > 0 {
+						out = append(out, OpenedCount{Direction: Direction(d + 1), Usage: Usage(u), Network: Network(n), Family: [3]int{0, 4, 6}[f], Count: count})
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // CircuitConfig describes a circuit being opened with [Registry.OpenCircuit].

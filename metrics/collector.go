@@ -52,6 +52,9 @@ var (
 	descConnections = prometheus.NewDesc("tor_relay_connections",
 		"Connections open now, by type (OR, Exit, Directory, Control), direction (initiated, received) and the address family the tier shows (ipv4, ipv6, unknown): C tor's name.",
 		[]string{"type", "direction", "state", "family"}, nil)
+	descCreated = prometheus.NewDesc("tor_relay_connections_total",
+		"Connections opened since start, closed ones included, by type, direction and, where the tier shows every endpoint (unscrubbed), address family: C tor's name. Not in the public tier, which hides the connections that open and close between two views.",
+		[]string{"type", "direction", "state", "family"}, nil)
 	descTraffic = prometheus.NewDesc("tor_relay_traffic_bytes",
 		"Bytes read and written on rate-limited connections since start, as traffic/read and traffic/written answer: C tor's name, a counter without _total.",
 		[]string{"direction"}, nil)
@@ -81,7 +84,7 @@ var (
 
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnections, descTraffic, descCircuits, descFlags, descBytes, descAge, descFindings} {
+	for _, d := range []*prometheus.Desc{descConnections, descCreated, descTraffic, descCircuits, descFlags, descBytes, descAge, descFindings} {
 		ch <- d
 	}
 }
@@ -93,6 +96,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for k, n := range t.conns {
 		ch <- prometheus.MustNewConstMetric(descConnections, prometheus.GaugeValue, float64(n), k.typ, k.direction, "opened", k.family)
 	}
+	c.collectCreated(ch)
 	ch <- prometheus.MustNewConstMetric(descTraffic, prometheus.CounterValue, float64(shown.Totals.TrafficRead), "read")
 	ch <- prometheus.MustNewConstMetric(descTraffic, prometheus.CounterValue, float64(shown.Totals.TrafficWritten), "written")
 	ch <- prometheus.MustNewConstMetric(descCircuits, prometheus.GaugeValue, float64(t.circuits), "opened")
@@ -118,6 +122,35 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		for k, n := range counts {
 			ch <- prometheus.MustNewConstMetric(descFindings, prometheus.GaugeValue, float64(n), k[0], k[1])
 		}
+	}
+}
+
+// openedSource is a Conns' source that counts the connections it opened
+// (a connstate.Registry).
+type openedSource interface {
+	Opened() []connstate.OpenedCount
+}
+
+// collectCreated sends tor_relay_connections_total, outside the public
+// tier, from the registry's counts; the address family only where the
+// tier shows every endpoint.
+func (c *Collector) collectCreated(ch chan<- prometheus.Metric) {
+	policy := c.cfg.Conns.Policy
+	src, ok := c.cfg.Conns.Source.(openedSource)
+	if !ok || policy.EpochLength() > 0 {
+		return
+	}
+	counts := map[connKey]uint64{}
+	for _, o := range src.Opened() {
+		fam := "unknown"
+		if policy.Reveals() {
+			fam = map[int]string{0: "unknown", 4: "ipv4", 6: "ipv6"}[o.Family]
+		}
+		f := connstate.Flags{Direction: o.Direction, Usage: o.Usage, Network: o.Network}
+		counts[connKey{torType(f), torDirection(f), fam}] += o.Count
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(descCreated, prometheus.CounterValue, float64(n), k.typ, k.direction, "created", k.family)
 	}
 }
 

@@ -3,10 +3,12 @@ package metrics_test
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -172,7 +174,7 @@ func TestMetricsSayOnlyClasses(t *testing.T) {
 	allowed := map[string]*regexp.Regexp{
 		"type":       regexp.MustCompile(`^(OR|Exit|Directory|Control)$`),
 		"direction":  regexp.MustCompile(`^(initiated|received|read|written)$`),
-		"state":      regexp.MustCompile(`^opened$`),
+		"state":      regexp.MustCompile(`^(opened|created)$`),
 		"family":     regexp.MustCompile(`^(ipv4|ipv6|unknown)$`),
 		"type_flags": regexp.MustCompile(`^[IiOo][CRXHD][Tt]$`),
 		"usage":      regexp.MustCompile(`^(client|relay|control|hidden-service|directory)$`),
@@ -237,4 +239,38 @@ func TestPromtoolChecksTheExposition(t *testing.T) {
 		`tor_relay_circuits_total non-counter metrics should not have "_total" suffix`,
 		`tor_relay_traffic_bytes counter metrics should have "_total" suffix`,
 	}, problems, "promtool:\n%s", out)
+}
+
+// tor_relay_connections_total counts every connection opened, closed
+// ones too, outside the public tier, the family only where every
+// endpoint is shown; the public tier exports none.
+func TestConnectionsCreated(t *testing.T) {
+	f := connstatetest.BusyRelay(11, 300)
+	for _, tt := range []struct {
+		policy   scrub.Policy
+		families bool
+	}{{scrub.Public(f.Relays()), false}, {scrub.TestNetwork(), false}, {scrub.Unscrubbed(), true}} {
+		t.Run(tt.policy.Tier().String(), func(t *testing.T) {
+			r := newRelay(t, tt.policy, 300)
+			fams, err := r.reg.Gather()
+			require.NoError(t, err)
+			created := series(t, fams, "tor_relay_connections_total")
+			if tt.policy.Tier() == scrub.TierPublic {
+				assert.Empty(t, created)
+				return
+			}
+			var sum float64
+			for k, v := range created {
+				sum += v
+				assert.Contains(t, k, "state=created")
+				if !tt.families {
+					assert.Contains(t, k, "family=unknown")
+				}
+			}
+			assert.Equal(t, float64(len(f.Conns)), sum, "every connection the fixture opened, closed ones too")
+			if tt.families {
+				assert.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(created)), func(k string) bool { return strings.Contains(k, "family=ipv6") }))
+			}
+		})
+	}
 }
