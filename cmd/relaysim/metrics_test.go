@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,13 +18,19 @@ func TestMetricsEndpoint(t *testing.T) {
 	out, _ := started(t, "-control", "127.0.0.1:0", "-conns", "20", "-quiet", "-auth", "null", "-metrics", "127.0.0.1:0")
 	m := regexp.MustCompile(`relaysim: metrics (\S+)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m, out.String())
-	resp, err := http.Get(m[1])
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	for _, want := range []string{"# TYPE tor_relay_connections gauge", `tor_relay_traffic_bytes{direction="read"}`,
+	// Right after start no connection may be established yet: its
+	// series come with the first.
+	var body []byte
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(m[1])
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		body, err = io.ReadAll(resp.Body)
+		return err == nil && resp.StatusCode == http.StatusOK && strings.Contains(string(body), "# TYPE tor_relay_connections gauge")
+	}, 20*time.Second, 100*time.Millisecond, "no tor_relay_connections")
+	for _, want := range []string{`tor_relay_traffic_bytes{direction="read"}`,
 		`tor_relay_circuits_total{state="opened"}`, "# TYPE conninfo_connection_age_seconds histogram"} {
 		assert.Contains(t, string(body), want)
 	}
