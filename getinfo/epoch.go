@@ -335,7 +335,7 @@ func (r *ratchet) seek(circ, conn uint64) (lineCount, bool) {
 func lineKey(line []byte) (conn, circ uint64, ok bool) {
 	c, rest, ok1 := bytes.Cut(line, []byte{' '})
 	k, _, ok2 := bytes.Cut(rest, []byte{' '})
-	conn, ok3 := decimal.ParseUint64(string(c))
-	circ, ok4 := decimal.ParseUint64(string(k))
+	conn, ok3 := decimal.ParseUint64(c)
+	circ, ok4 := decimal.ParseUint64(k)
 	return conn, circ, ok1 && ok2 && ok3 && ok4
 }

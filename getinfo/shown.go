@@ -38,6 +38,13 @@ type Shown struct {
 // walks every connection).
 func (h *Conns) Show(lines bool) Shown { return h.show(lines, true) }
 
+// Answer returns what a question asked now is answered from: as [Conns.Show],
+// but in the public tier, at an instant the timer has not yet reached, the
+// last view, as the keys answer then. For a reader polled by others (a
+// metrics scrape) so that when it asks cannot tell it more than a GETINFO
+// asked at that moment.
+func (h *Conns) Answer(lines bool) Shown { return h.show(lines, false) }
+
 // show is Show; without wait, a question's: at an instant the timer has
 // not yet reached, the last view answers, so that no answer waits for a
 // view being taken.

@@ -12,6 +12,7 @@ import (
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/internal/decimal"
 )
 
 // Config configures [New].
@@ -53,7 +54,7 @@ var (
 		"Connections open now, by type (OR, Exit, Directory, Control), direction (initiated, received) and the address family the tier shows (ipv4, ipv6, unknown): C tor's name.",
 		[]string{"type", "direction", "state", "family"}, nil)
 	descCreated = prometheus.NewDesc("tor_relay_connections_total",
-		"Connections opened since start, closed ones included, by type, direction and, where the tier shows every endpoint (unscrubbed), address family: C tor's name. Not in the public tier, which hides the connections that open and close between two views.",
+		"Connections opened since start, closed ones included, by type, direction and address family: C tor's name. In the unscrubbed tier only: the others hide the connections that open and close between two replies.",
 		[]string{"type", "direction", "state", "family"}, nil)
 	descTraffic = prometheus.NewDesc("tor_relay_traffic_bytes",
 		"Bytes read and written on rate-limited connections since start, as traffic/read and traffic/written answer: C tor's name, a counter without _total.",
@@ -89,9 +90,12 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
-// Collect builds the metrics from what the Conns shows now.
+// Collect builds the metrics from what a GETINFO asked now would be
+// answered from ([getinfo.Conns.Answer]): in the public tier a scrape
+// never takes a view, so that when it asks cannot say more than a
+// question does.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	shown := c.cfg.Conns.Show(true)
+	shown := c.cfg.Conns.Answer(true)
 	t := c.tally(shown)
 	for k, n := range t.conns {
 		ch <- prometheus.MustNewConstMetric(descConnections, prometheus.GaugeValue, float64(n), k.typ, k.direction, "opened", k.family)
@@ -112,15 +116,25 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		buckets[b] = t.ages[i]
 	}
 	ch <- prometheus.MustNewConstHistogram(descAge, t.ageCount, t.ageSum, buckets)
-	if c.cfg.Findings != nil {
-		counts := map[[2]string]int{}
-		for _, l := range c.cfg.Findings() {
-			if f, err := audit.ParseLine(l); err == nil {
-				counts[[2]string{f.Detector, f.Severity.String()}]++
-			}
+	c.collectFindings(ch)
+}
+
+// collectFindings sends conninfo_audit_findings. A line that is not a
+// finding, or whose detector no label may hold (not UTF-8, which
+// NewConstMetric refuses), is left out rather than failing the scrape.
+func (c *Collector) collectFindings(ch chan<- prometheus.Metric) {
+	if c.cfg.Findings == nil {
+		return
+	}
+	counts := map[[2]string]int{}
+	for _, l := range c.cfg.Findings() {
+		if f, err := audit.ParseLine(l); err == nil {
+			counts[[2]string{f.Detector, f.Severity.String()}]++
 		}
-		for k, n := range counts {
-			ch <- prometheus.MustNewConstMetric(descFindings, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	for k, n := range counts {
+		if m, err := prometheus.NewConstMetric(descFindings, prometheus.GaugeValue, float64(n), k[0], k[1]); err == nil {
+			ch <- m
 		}
 	}
 }
@@ -131,20 +145,21 @@ type openedSource interface {
 	Opened() []connstate.OpenedCount
 }
 
-// collectCreated sends tor_relay_connections_total, outside the public
-// tier, from the registry's counts; the address family only where the
-// tier shows every endpoint.
+// collectCreated sends tor_relay_connections_total from the registry's
+// counts, in the unscrubbed tier only: it counts the connections that
+// opened and closed between two replies, which no reply of a scrubbing
+// tier shows (the public tier's views, the test-network tier's clients
+// that come and go).
 func (c *Collector) collectCreated(ch chan<- prometheus.Metric) {
-	policy := c.cfg.Conns.Policy
 	src, ok := c.cfg.Conns.Source.(openedSource)
-	if !ok || policy.EpochLength() > 0 {
+	if !ok || !c.cfg.Conns.Policy.Reveals() {
 		return
 	}
 	counts := map[connKey]uint64{}
 	for _, o := range src.Opened() {
-		fam := "unknown"
-		if policy.Reveals() {
-			fam = map[int]string{0: "unknown", 4: "ipv4", 6: "ipv6"}[o.Family]
+		fam := map[int]string{4: "ipv4", 6: "ipv6"}[o.Family]
+		if fam == "" {
+			fam = "unknown"
 		}
 		f := connstate.Flags{Direction: o.Direction, Usage: o.Usage, Network: o.Network}
 		counts[connKey{torType(f), torDirection(f), fam}] += o.Count
@@ -367,16 +382,16 @@ func scan(b []byte) (l line, ok bool) {
 				i++
 			}
 		default: // the numbers
-			var v uint64
-			for i < len(b) && b[i] != ' ' {
-				d := b[i] - '0'
-				if d > 9 || i-start >= 19 {
-					return l, false
-				}
-				v = v*10 + uint64(d)
-				i++
+			if j := bytes.IndexByte(b[i:], ' '); j >= 0 {
+				i += j
+			} else {
+				i = len(b)
 			}
-			nums[field], digits[field] = v, i > start
+			v, ok := decimal.ParseUint64(b[start:i])
+			if !ok {
+				return l, false
+			}
+			nums[field], digits[field] = v, true
 		}
 		if i == start {
 			return l, false // an empty field: two spaces, or none left

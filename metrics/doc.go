@@ -5,8 +5,9 @@
 // working, and conninfo's own families for what C tor lacks.
 //
 // Every value is what the Conns' tier tells any controller, aggregated:
-// in the public tier the epoch's view (its rounded counts, its instant),
-// in the others a live reading. No metric has a label per connection,
+// in the public tier the view a question asked then is answered from (its
+// rounded counts, its instant; a scrape never takes a view), in the others
+// a live reading. No metric has a label per connection,
 // circuit, address or relay, both for Prometheus's cardinality rules and
 // for privacy: a label's values are the classes of TYPE_FLAGS, the
 // families of the addresses the tier shows, the detectors and severities

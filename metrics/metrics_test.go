@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/conninfo/conninfo/audit"
+	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/getinfo"
 	"github.com/conninfo/conninfo/metrics"
@@ -242,20 +244,20 @@ func TestPromtoolChecksTheExposition(t *testing.T) {
 }
 
 // tor_relay_connections_total counts every connection opened, closed
-// ones too, outside the public tier, the family only where every
-// endpoint is shown; the public tier exports none.
+// ones too, by family, in the unscrubbed tier only: the scrubbing tiers
+// export none, since it counts connections no reply of theirs shows.
 func TestConnectionsCreated(t *testing.T) {
 	f := connstatetest.BusyRelay(11, 300)
 	for _, tt := range []struct {
-		policy   scrub.Policy
-		families bool
+		policy  scrub.Policy
+		exports bool
 	}{{scrub.Public(f.Relays()), false}, {scrub.TestNetwork(), false}, {scrub.Unscrubbed(), true}} {
 		t.Run(tt.policy.Tier().String(), func(t *testing.T) {
 			r := newRelay(t, tt.policy, 300)
 			fams, err := r.reg.Gather()
 			require.NoError(t, err)
 			created := series(t, fams, "tor_relay_connections_total")
-			if tt.policy.Tier() == scrub.TierPublic {
+			if !tt.exports {
 				assert.Empty(t, created)
 				return
 			}
@@ -263,14 +265,59 @@ func TestConnectionsCreated(t *testing.T) {
 			for k, v := range created {
 				sum += v
 				assert.Contains(t, k, "state=created")
-				if !tt.families {
-					assert.Contains(t, k, "family=unknown")
-				}
 			}
 			assert.Equal(t, float64(len(f.Conns)), sum, "every connection the fixture opened, closed ones too")
-			if tt.families {
-				assert.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(created)), func(k string) bool { return strings.Contains(k, "family=ipv6") }))
-			}
+			assert.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(created)), func(k string) bool { return strings.Contains(k, "family=ipv6") }))
+			assert.True(t, slices.ContainsFunc(slices.Collect(maps.Keys(created)), func(k string) bool { return strings.Contains(k, "family=ipv4") }))
 		})
 	}
+}
+
+// A scrape in the public tier is answered as a question asked then is:
+// at an instant whose timer has not yet run, from the last view, so that
+// when a scraper asks cannot tell it more than a GETINFO does.
+func TestScrapeNeverTakesAView(t *testing.T) {
+	clk := connstatetest.NewClock(connstatetest.Epoch()) // on the grid
+	reg := connstate.NewRegistry(connstate.WithClock(clk))
+	open := func() {
+		_, err := reg.Open(connstate.ConnConfig{Direction: connstate.Inbound, Usage: connstate.UsageRelay,
+			Network: connstate.NetworkTor, Remote: netip.MustParseAddrPort("203.0.113.7:50000"), Established: true})
+		require.NoError(t, err)
+	}
+	open()
+	conns := &getinfo.Conns{Source: reg, Totals: reg.Totals, Policy: scrub.Public(nil)}
+	col, err := metrics.New(metrics.Config{Conns: conns})
+	require.NoError(t, err)
+	pr := prometheus.NewRegistry()
+	require.NoError(t, pr.Register(col))
+	opened := func() float64 {
+		fams, err := pr.Gather()
+		require.NoError(t, err)
+		var n float64
+		for _, v := range series(t, fams, "tor_relay_connections") {
+			n += v
+		}
+		return n
+	}
+	require.Equal(t, 1.0, opened())
+	open()
+	clk.Set(connstatetest.Epoch().Add(scrub.Public(nil).EpochLength() + time.Millisecond)) // past the instant; the timer has not run
+	assert.Equal(t, 1.0, opened(), "the last view, while the timer is due")
+	clk.Advance(time.Nanosecond) // the timer runs
+	assert.Equal(t, 2.0, opened(), "then the new one")
+}
+
+// A findings line that is not one, or names a detector that is not
+// UTF-8, is left out; the scrape goes on.
+func TestFindingsNotReadAreLeftOut(t *testing.T) {
+	conns := &getinfo.Conns{Source: connstate.NewRegistry(), Policy: scrub.Unscrubbed()}
+	col, err := metrics.New(metrics.Config{Conns: conns, Findings: func() []string {
+		return []string{"asymmetric warning - 7 one way", "not a finding", "asym\xffmetric warning - - bad"}
+	}})
+	require.NoError(t, err)
+	pr := prometheus.NewRegistry()
+	require.NoError(t, pr.Register(col))
+	fams, err := pr.Gather()
+	require.NoError(t, err, "the scrape goes on")
+	assert.Equal(t, map[string]float64{"detector=asymmetric,severity=warning": 1}, series(t, fams, "conninfo_audit_findings"))
 }

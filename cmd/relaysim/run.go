@@ -152,6 +152,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	var metricsPort atomic.Uint32            // set once serving metrics
 	var controlAddr atomic.Pointer[net.Addr] // set once listening, before any controller asks
 	st := setup{sim: sim, control: func() net.Addr { return *controlAddr.Load() }, configFile: filepath.Join(dir, "relaysim.torrc"), auth: o.auth, scenario: o.scenario}
 	if o.auth == "password" {
@@ -169,10 +170,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// The relay's own audit, as audit/findings and CONNINFO_AUDIT.
 		// The hidden detector reads relaysim's own sockets: its far ends
 		// are in this process too, each link both ends, which the
-		// detector counts once.
+		// detector counts once. The metrics server's connections are
+		// not the relay's (tor keeps them out of conn/all too).
 		self := int32(os.Getpid())
 		findings := &audit.Findings{Registry: reg, Conns: conns, Setup: st.auditSetup, Sockets: func() ([]audit.Socket, error) {
-			return verify.Sockets(context.Background(), self)
+			s, err := verify.Sockets(context.Background(), self)
+			return withoutMetricsClients(s, uint16(metricsPort.Load())), err
 		}}
 		findings.Register(mux)
 		defer findings.Close()
@@ -240,6 +243,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer ms.close()
+		metricsPort.Store(uint32(ms.port()))
 		fmt.Fprintf(stdout, "relaysim: metrics http://%s/metrics\n", ms.l.Addr())
 	}
 

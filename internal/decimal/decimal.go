@@ -1,8 +1,8 @@
 package decimal
 
 // ParseUint64 parses s as a canonical decimal uint64.
-func ParseUint64(s string) (uint64, bool) {
-	if s == "" || len(s) > 20 || (s[0] == '0' && len(s) > 1) {
+func ParseUint64[T string | []byte](s T) (uint64, bool) {
+	if len(s) == 0 || len(s) > 20 || (s[0] == '0' && len(s) > 1) {
 		return 0, false
 	}
 	var n uint64
