@@ -12,7 +12,6 @@ import (
 	"github.com/conninfo/conninfo/audit"
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/getinfo"
-	"github.com/conninfo/conninfo/internal/decimal"
 )
 
 // Config configures [New].
@@ -350,7 +349,7 @@ func scan(b []byte) (l line, ok bool) {
 	for i := 0; i < len(b) && field < 9; field++ {
 		start := i
 		switch field {
-		case 2, 4: // OR_ID, L_PORT: skipped
+		case 0, 2, 4: // CONN_ID, OR_ID, L_PORT: skipped
 			if j := bytes.IndexByte(b[i:], ' '); j >= 0 {
 				i += j
 			} else {
@@ -381,17 +380,18 @@ func scan(b []byte) (l line, ok bool) {
 			for i < len(b) && b[i] != ' ' {
 				i++
 			}
-		default: // the numbers
-			if j := bytes.IndexByte(b[i:], ' '); j >= 0 {
-				i += j
-			} else {
-				i = len(b)
+		default: // the numbers, read here rather than by decimal.ParseUint64, whose call costs a seventh of the scan
+			var v uint64
+			for i < len(b) && b[i] != ' ' {
+				d := uint64(b[i] - '0')
+				n := i - start
+				if d > 9 || n > 19 || n == 19 && v > (^uint64(0)-d)/10 {
+					return l, false // not a digit, or past 2^64-1
+				}
+				v = v*10 + d
+				i++
 			}
-			v, ok := decimal.ParseUint64(b[start:i])
-			if !ok {
-				return l, false
-			}
-			nums[field], digits[field] = v, true
+			nums[field], digits[field] = v, i > start
 		}
 		if i == start {
 			return l, false // an empty field: two spaces, or none left
