@@ -17,6 +17,14 @@
 // test network's do. The live view reads the control port's own answers,
 // so it shows what a controller sees.
 //
+// Its process holds only the relay's ends of its connections, as a real
+// relay's does: the far ends (the clients, the peer relays, the exit
+// streams' destination) run in child processes, relaysim's own executable
+// started again, which end when it does (a child's standard input ends;
+// on Linux a SIGKILL of relaysim kills them too). So `ss -tnp` or
+// `lsof -p PID` lists about -conns sockets for it, as for a relay holding
+// that many connections.
+//
 // Usage:
 //
 //	go run ./cmd/relaysim [flags]
@@ -27,7 +35,7 @@
 //	-auth METHOD       cookie, password or null (default cookie)
 //	-cookie-file PATH  cookie file (default: in a new temporary directory; printed)
 //	-password SECRET   the password for -auth password
-//	-conns N           connections held open (default 200; up to 9000 within 20,000 descriptors)
+//	-conns N           connections held open (default 200; up to 18000 within 20,000 descriptors)
 //	-duration D        run this long, then exit 0 (default 0: until interrupted)
 //	-fixture FILE      serve a connstatetest fixture's state instead of simulating
 //	-quiet             no live view
@@ -35,6 +43,8 @@
 //	-epoch D           the public tier's epoch, whole seconds (default 10s)
 //	-scenario NAME     add one anomaly for conninfo audit to find: asymmetric, unestablished,
 //	                   private-exit, concentration, non-exit-streams, resets, hidden (default none)
+//	-metrics ADDR      serve Prometheus metrics at http://ADDR/metrics
+//	-metrics-policy N  the networks (comma-separated) whose clients -metrics serves (default loopback)
 //
 // SIGINT and SIGTERM end it cleanly.
 package main

@@ -1,127 +1,198 @@
 package main
 
 import (
+	"bufio"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"io"
-	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
 )
 
-type peer struct {
-	l  net.Listener
-	fp connstate.Fingerprint
+// farEnds are the child processes that hold the far ends of the relay's
+// connections (farside.go says what they do).
+type farEnds struct {
+	procs []*farProc
+	next  int // the child the next dial goes to, under simulation.mu
+
+	// What the first child listens as.
+	peers       []netip.AddrPort // the peer relays, by peerFingerprint's number
+	dest, stall netip.AddrPort
+
+	ended chan struct{} // closed when a child ends while relaysim runs
+	once  sync.Once
+	mu    sync.Mutex
+	done  bool // close has begun: a child's end is expected
 }
 
-// servePeer is a peer relay's end of our outbound connection: it proves
-// its identity, then echoes every cell back.
-func (s *simulation) servePeer(c net.Conn, fp connstate.Fingerprint) {
-	defer c.Close()
-	var hello cell
-	hello.set(0, cmdHello)
-	hello[5] = helloRelay
-	copy(hello[6:], fp[:])
-	if _, err := c.Write(hello[:]); err != nil {
-		return
+// farProc is one child.
+type farProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// perFarProc is how many of the relay's connections one child holds the
+// far ends of, at most: the first child's listeners also take the far
+// ends of the relay's own dials (about a quarter), and every child stays
+// well inside 20,000 descriptors.
+const perFarProc = 6000
+
+// startFarEnds starts enough children for target connections, dialing
+// the ORPort and DirPort at orAddr and dirAddr; dialed is told of each
+// dial made or failed, by kind ("client", "relay", "dir").
+func startFarEnds(target int, orAddr, dirAddr string, dialed func(kind string)) (*farEnds, error) {
+	if os.Getenv(farSideEnv) != "" {
+		// A far side that would simulate: its program did not check
+		// farSideEnv first (a test binary without relaysim's TestMain),
+		// and its children would do the same.
+		return nil, errors.New("far ends: started as a far side; the program must call farSideMain first")
 	}
-	var cl cell
-	for readCell(c, &cl) == nil {
-		if _, err := c.Write(cl[:]); err != nil {
-			return
-		}
-	}
-}
-
-// serveStalled is a peer that accepts and never answers: connections to
-// it stay 'oRt' until the churn gives up on them.
-func (s *simulation) serveStalled(c net.Conn) {
-	defer c.Close()
-	io.Copy(io.Discard, c)
-}
-
-// serveEcho is the destination of exit streams: it sends back what it
-// gets. It copies through a buffer: io.Copy between two TCP connections
-// would splice through a pipe, two more descriptors per stream.
-func serveEcho(c net.Conn) {
-	defer c.Close()
-	buf := make([]byte, 4096)
-	io.CopyBuffer(struct{ io.Writer }{c}, struct{ io.Reader }{c}, buf)
-}
-
-// dialIn connects a simulated peer to one of our listeners and records it
-// as pending until our end registers it. The lock is held across the dial,
-// so that our end, which may accept before Dial returns, finds the record.
-func (s *simulation) dialIn(l net.Listener, kind linkKind) (net.Conn, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := dialer.Dial("tcp", l.Addr().String())
+	self, err := os.Executable()
 	if err != nil {
-		return nil, false
+		return nil, fmt.Errorf("far ends: %w", err)
 	}
-	s.pending[c.LocalAddr().String()] = kind
-	return c, true
+	f := &farEnds{ended: make(chan struct{})}
+	for i := range 1 + target/perFarProc {
+		mode := "dial"
+		if i == 0 {
+			mode = "listen"
+		}
+		first, err := f.start(self, dialed, orAddr, dirAddr, mode)
+		if err == nil && i == 0 {
+			err = f.readListening(first)
+		}
+		if err != nil {
+			f.close()
+			return nil, err
+		}
+	}
+	return f, nil
 }
 
-// dialer bounds a dial made under the simulation's lock.
-var dialer = net.Dialer{Timeout: 2 * time.Second}
-
-// client is a simulated Tor client (or, with fp, a peer relay) on its end
-// of a connection to our ORPort, sending cells on a circuit or two. A stuck
-// one never finishes its handshake. It stops when the connection dies.
-func (s *simulation) client(c net.Conn, fp *connstate.Fingerprint, stuck bool) {
-	defer c.Close()
-	if stuck {
-		io.Copy(io.Discard, c) // until we give up on it and close
-		return
+// start runs one child and returns its first line.
+func (f *farEnds) start(self string, dialed func(string), args ...string) (string, error) {
+	cmd := exec.Command(self, args...)
+	cmd.Env = append(os.Environ(), farSideEnv+"=1")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = farSideAttr()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
 	}
-	var hello cell
-	hello.set(0, cmdHello)
-	if fp != nil {
-		hello[5] = helloRelay
-		copy(hello[6:], fp[:])
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
 	}
-	if _, err := c.Write(hello[:]); err != nil {
-		return
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("far ends: %w", err)
 	}
-	// A reader drains what comes back, so the relay's writes never block.
-	drained := make(chan struct{})
+	f.procs = append(f.procs, &farProc{cmd: cmd, stdin: stdin})
+	lines := bufio.NewScanner(stdout)
+	first := make(chan string, 1)
 	go func() {
-		defer close(drained)
-		io.Copy(io.Discard, c)
+		if lines.Scan() {
+			first <- lines.Text()
+		}
+		close(first)
+		for lines.Scan() {
+			if kind, ok := strings.CutPrefix(lines.Text(), "dialed "); ok {
+				dialed(kind)
+			}
+		}
+		f.mu.Lock()
+		expected := f.done
+		f.mu.Unlock()
+		if !expected {
+			f.once.Do(func() { close(f.ended) })
+		}
 	}()
-	defer func() { c.Close(); <-drained }()
+	select {
+	case l, ok := <-first:
+		if !ok || !strings.HasPrefix(l, "listening") {
+			return "", fmt.Errorf("far ends: the child said %q", l)
+		}
+		return l, nil
+	case <-time.After(30 * time.Second):
+		return "", errors.New("far ends: the child said nothing in 30 s")
+	}
+}
 
-	var circID uint32
-	var open []uint32
-	var out cell // reused: one cell in flight at a time
-	for {
-		if !s.sleep(s.jitter(time.Second, 8*time.Second)) {
-			return
+// readListening reads the first child's "listening PEER,... DEST STALL".
+func (f *farEnds) readListening(line string) error {
+	fields := strings.Fields(line)
+	if len(fields) != 4 {
+		return fmt.Errorf("far ends: %q", line)
+	}
+	for _, a := range strings.Split(fields[1], ",") {
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil {
+			return fmt.Errorf("far ends: %q: %w", line, err)
 		}
-		switch {
-		case len(open) == 0 || len(open) < 3 && s.chance(10):
-			circID++
-			open = append(open, circID)
-			out.set(circID, cmdCreate)
-		case s.chance(5):
-			out.set(open[0], cmdDestroy)
-			open = open[1:]
-		default:
-			out.set(open[len(open)-1], cmdData)
-		}
-		c.SetWriteDeadline(time.Now().Add(writeLimit))
-		if _, err := c.Write(out[:]); err != nil {
-			return
+		f.peers = append(f.peers, ap)
+	}
+	var err1, err2 error
+	f.dest, err1 = netip.ParseAddrPort(fields[2])
+	f.stall, err2 = netip.ParseAddrPort(fields[3])
+	if err := errors.Join(err1, err2); err != nil || len(f.peers) != numPeers {
+		return fmt.Errorf("far ends: %q: %v", line, err)
+	}
+	return nil
+}
+
+// dial asks the next child for one connection: "client 0|1", "relay FP"
+// or "dir". The caller holds simulation.mu.
+func (f *farEnds) dialLocked(command string) error {
+	p := f.procs[f.next%len(f.procs)]
+	f.next++
+	_, err := io.WriteString(p.stdin, command+"\n")
+	return err
+}
+
+// close ends the children: their standard input ends, and so do they;
+// one that lingers is killed.
+func (f *farEnds) close() {
+	f.mu.Lock()
+	f.done = true
+	f.mu.Unlock()
+	for _, p := range f.procs {
+		p.stdin.Close()
+	}
+	for _, p := range f.procs {
+		exited := make(chan struct{})
+		go func() {
+			p.cmd.Wait()
+			close(exited)
+		}()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			p.cmd.Process.Kill()
+			<-exited
 		}
 	}
 }
 
-// dirRequest fetches a document from our DirPort, as a client's directory
-// request does, slowly enough to be seen.
-func (s *simulation) dirRequest(c net.Conn) {
-	defer c.Close()
-	if _, err := io.WriteString(c, "GET /tor/status-vote/current/consensus-microdesc HTTP/1.0\r\n\r\n"); err != nil {
-		return
+// clientCommand, relayCommand and dirCommand are the children's commands.
+func clientCommand(stuck bool) string {
+	if stuck {
+		return "client 1"
 	}
-	io.Copy(io.Discard, c)
+	return "client 0"
+}
+
+func relayCommand(fp connstate.Fingerprint) string { return "relay " + hex.EncodeToString(fp[:]) }
+
+const dirCommand = "dir"
+
+// peerFingerprint is the identity of peer relay i.
+func peerFingerprint(i int) connstate.Fingerprint {
+	return sha1.Sum(fmt.Appendf(nil, "relaysim peer %d", i))
 }

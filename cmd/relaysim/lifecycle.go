@@ -13,10 +13,11 @@ import (
 	"github.com/conninfo/conninfo/consensus"
 )
 
-// maxConns is the most -conns allows: each connection costs two
-// descriptors (both ends live in this process), so 9000 stays within a
-// 20,000-descriptor limit with room for listeners and controllers.
-const maxConns = 9000
+// maxConns is the most -conns allows: relaysim's process holds one
+// descriptor per connection (the far ends are in child processes), so
+// 18,000 stays within a 20,000-descriptor limit with room for the
+// listeners, the controllers and what is opening or closing.
+const maxConns = 18000
 
 // How the held connections divide up, in hundredths of -conns; with the
 // controllers and what is opening or closing, they come to about -conns.
@@ -60,21 +61,22 @@ type simulation struct {
 	reg    *connstate.Registry
 	target int
 
-	orL, dirL, destL, stallL net.Listener
-	peers                    []peer
+	*pace // its done closes when the simulation stops
+
+	orL, dirL net.Listener
+	far       *farEnds
 
 	wg   sync.WaitGroup
-	done chan struct{}
 	once sync.Once
 
 	mu     sync.Mutex
 	rng    *rand.Rand
 	links  map[*link]struct{}
 	counts map[linkKind]int // registered links by kind
-	// pending holds inbound connections dialed by a simulated peer and not
-	// yet registered by our end, by the peer's address, with the kind they
-	// will be: the churn counts them, so it never overshoots its target.
-	pending map[string]linkKind
+	// pending counts the inbound connections asked of the far ends whose
+	// dial has not yet been made, by kind: the churn counts them, so that
+	// it does not overshoot its target.
+	pending map[linkKind]int
 	nextID  uint32 // circuit IDs on outbound links
 	// ready holds the established outbound relay links, for circuits to
 	// pick from without scanning every link.
@@ -89,28 +91,24 @@ func listen() (net.Listener, error) {
 
 func newSimulation(reg *connstate.Registry, target int) (*simulation, error) {
 	s := &simulation{
+		pace:    newPace(),
 		reg:     reg,
 		target:  target,
-		done:    make(chan struct{}),
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 		links:   map[*link]struct{}{},
 		counts:  map[linkKind]int{},
-		pending: map[string]linkKind{},
+		pending: map[linkKind]int{},
 	}
 	var err error
-	for _, l := range []*net.Listener{&s.orL, &s.dirL, &s.destL, &s.stallL} {
+	for _, l := range []*net.Listener{&s.orL, &s.dirL} {
 		if *l, err = listen(); err != nil {
 			s.close()
 			return nil, err
 		}
 	}
-	for i := range numPeers {
-		l, err := listen()
-		if err != nil {
-			s.close()
-			return nil, err
-		}
-		s.peers = append(s.peers, peer{l: l, fp: sha1.Sum(fmt.Appendf(nil, "relaysim peer %d", i))})
+	if s.far, err = startFarEnds(target, s.orL.Addr().String(), s.dirL.Addr().String(), s.dialed); err != nil {
+		s.close()
+		return nil, err
 	}
 	return s, nil
 }
@@ -133,11 +131,6 @@ func (s *simulation) goroutine(f func()) {
 func (s *simulation) run(ctx context.Context) {
 	s.goroutine(func() { s.acceptLoop(s.orL, s.serveORPort) })
 	s.goroutine(func() { s.acceptLoop(s.dirL, s.serveDirPort) })
-	s.goroutine(func() { s.acceptLoop(s.destL, serveEcho) })
-	s.goroutine(func() { s.acceptLoop(s.stallL, s.serveStalled) })
-	for _, p := range s.peers {
-		s.goroutine(func() { s.acceptLoop(p.l, func(c net.Conn) { s.servePeer(c, p.fp) }) })
-	}
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -147,6 +140,9 @@ func (s *simulation) run(ctx context.Context) {
 			s.close()
 			return
 		case <-s.done:
+			return
+		case <-s.far.ended:
+			s.close()
 			return
 		case <-tick.C:
 		}
@@ -159,10 +155,9 @@ func (s *simulation) run(ctx context.Context) {
 // listed ORPort; a peer claiming unlistedFingerprint is in no listing.
 func (s *simulation) listing() *consensus.Consensus {
 	c := &consensus.Consensus{}
-	for i, p := range s.peers {
-		ap := p.l.Addr().(*net.TCPAddr).AddrPort()
+	for i, ap := range s.far.peers {
 		c.Routers = append(c.Routers, consensus.RouterStatus{
-			Nickname: fmt.Sprintf("simpeer%d", i), Identity: p.fp,
+			Nickname: fmt.Sprintf("simpeer%d", i), Identity: peerFingerprint(i),
 			Addr: ap.Addr().Unmap(), ORPort: ap.Port(), Flags: []string{"Fast", "Running", "Valid"},
 		})
 	}
@@ -174,13 +169,13 @@ func (s *simulation) listing() *consensus.Consensus {
 func (s *simulation) close() {
 	s.once.Do(func() {
 		close(s.done)
-		for _, l := range []net.Listener{s.orL, s.dirL, s.destL, s.stallL} {
+		for _, l := range []net.Listener{s.orL, s.dirL} {
 			if l != nil {
 				l.Close()
 			}
 		}
-		for _, p := range s.peers {
-			p.l.Close()
+		if s.far != nil {
+			s.far.close()
 		}
 		s.mu.Lock()
 		links := make([]*link, 0, len(s.links))
@@ -214,37 +209,6 @@ func (s *simulation) acceptLoop(l net.Listener, serve func(net.Conn)) {
 	}
 }
 
-// sleep waits d, or less if the simulation stops; false if it stopped.
-func (s *simulation) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-s.done:
-		return false
-	case <-t.C:
-		return true
-	}
-}
-
-// jitter returns a random duration in [lo, hi).
-func (s *simulation) jitter(lo, hi time.Duration) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return lo + time.Duration(s.rng.Int64N(int64(hi-lo)))
-}
-
-func (s *simulation) intn(n int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rng.IntN(n)
-}
-
-func (s *simulation) chance(percent int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rng.IntN(100) < percent
-}
-
 // churn keeps each kind of connection near its share of the target,
 // opening what is missing and closing a few at random, so that uptimes
 // vary and closed connections' bytes land in the totals.
@@ -265,8 +229,8 @@ func (s *simulation) churn() {
 	for k, n := range s.counts {
 		counts[k] = n
 	}
-	for _, k := range s.pending {
-		counts[k]++
+	for k, n := range s.pending {
+		counts[k] += n
 	}
 	s.mu.Unlock()
 	for _, l := range victims {
@@ -280,21 +244,16 @@ func (s *simulation) churn() {
 		return min(max(s.target*share/100-counts[kind], 0), batch)
 	}
 	for range want(kindClient, shareClients) {
-		if c, ok := s.dialIn(s.orL, kindClient); ok {
-			stuck := s.chance(8)
-			s.goroutine(func() { s.client(c, nil, stuck) })
-		}
+		s.dialIn(kindClient, clientCommand(s.chance(8)))
 	}
 	for range want(kindRelayIn, shareRelayIn) {
-		if c, ok := s.dialIn(s.orL, kindRelayIn); ok {
-			s.mu.Lock()
-			fp := s.peers[s.rng.IntN(len(s.peers))].fp
-			if s.relayIns++; s.relayIns%unlistedEvery == 1 {
-				fp = unlistedFingerprint
-			}
-			s.mu.Unlock()
-			s.goroutine(func() { s.client(c, &fp, false) })
+		s.mu.Lock()
+		fp := peerFingerprint(s.rng.IntN(numPeers))
+		if s.relayIns++; s.relayIns%unlistedEvery == 1 {
+			fp = unlistedFingerprint
 		}
+		s.mu.Unlock()
+		s.dialIn(kindRelayIn, relayCommand(fp))
 	}
 	s.mu.Lock()
 	missing := originCircuits - s.own
@@ -304,19 +263,37 @@ func (s *simulation) churn() {
 	}
 	for i := range want(kindRelayOut, shareRelayOut) {
 		stalled := i == 0 && s.chance(30)
-		addr := s.stallL.Addr().String()
+		addr := s.far.stall
 		if !stalled {
 			s.mu.Lock()
-			addr = s.peers[s.rng.IntN(len(s.peers))].l.Addr().String()
+			addr = s.far.peers[s.rng.IntN(len(s.far.peers))]
 			s.mu.Unlock()
 		}
-		s.dialRelay(addr, stalled)
+		s.dialRelay(addr.String(), stalled)
 	}
 	for range want(kindDir, shareDir) {
 		if s.chance(50) {
-			if c, ok := s.dialIn(s.dirL, kindDir); ok {
-				s.goroutine(func() { s.dirRequest(c) })
-			}
+			s.dialIn(kindDir, dirCommand)
 		}
+	}
+}
+
+// dialIn asks the far ends for an inbound connection of kind, counted as
+// pending until they say it is dialed.
+func (s *simulation) dialIn(kind linkKind, command string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.far.dialLocked(command) == nil {
+		s.pending[kind]++
+	}
+}
+
+// dialed is told by the far ends that a dial of theirs is made or failed.
+func (s *simulation) dialed(command string) {
+	kind := map[string]linkKind{"client": kindClient, "relay": kindRelayIn, "dir": kindDir}[command]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[kind] > 0 {
+		s.pending[kind]--
 	}
 }

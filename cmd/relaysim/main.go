@@ -9,6 +9,9 @@ import (
 )
 
 func main() {
+	if os.Getenv(farSideEnv) != "" {
+		os.Exit(farSideMain(os.Args[1:], os.Stdin, os.Stdout))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {

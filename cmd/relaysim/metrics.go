@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,7 +52,7 @@ func parseMetricsPolicy(s string) ([]netip.Prefix, error) {
 // policy admits; it closes the others' connections as it accepts them,
 // unread and unanswered, as nothing of theirs should cost the relay more.
 type metricsServer struct {
-	l   net.Listener
+	l   *policyListener
 	srv *http.Server
 }
 
@@ -61,11 +62,12 @@ const (
 	metricsTimeout  = 30 * time.Second // to read a request, to write a reply
 	metricsIdle     = 2 * time.Minute  // a kept-alive connection between scrapes
 	metricsInFlight = 4                // scrapes at once; more get 503
+	metricsConns    = 16               // connections open at once; more are closed at once
 )
 
-// serveMetrics listens on addr and serves cfg's collector on a
-// Prometheus registry of its own.
-func serveMetrics(addr string, allow []netip.Prefix, cfg metrics.Config) (*metricsServer, error) {
+// newMetricsServer listens on addr, to serve cfg's collector on a
+// Prometheus registry of its own once serve is called.
+func newMetricsServer(addr string, allow []netip.Prefix, cfg metrics.Config) (*metricsServer, error) {
 	col, err := metrics.New(cfg)
 	if err != nil {
 		return nil, err
@@ -80,46 +82,97 @@ func serveMetrics(addr string, allow []netip.Prefix, cfg metrics.Config) (*metri
 	if err != nil {
 		return nil, fmt.Errorf("-metrics: %w", err)
 	}
-	s := &metricsServer{l: l, srv: &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: metricsTimeout,
-		ReadTimeout:       metricsTimeout,
-		WriteTimeout:      metricsTimeout,
-		IdleTimeout:       metricsIdle,
-		MaxHeaderBytes:    8 << 10,
-	}}
-	go s.srv.Serve(policyListener{l, allow})
-	return s, nil
+	return &metricsServer{
+		l: &policyListener{Listener: l, allow: allow, open: map[socketKey]bool{}},
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: metricsTimeout,
+			ReadTimeout:       metricsTimeout,
+			WriteTimeout:      metricsTimeout,
+			IdleTimeout:       metricsIdle,
+			MaxHeaderBytes:    8 << 10,
+		},
+	}, nil
 }
 
-// policyListener accepts only the connections of admitted clients.
+// serve serves until close.
+func (s *metricsServer) serve() { go s.srv.Serve(s.l) }
+
+// socketKey is a TCP connection by its two ends, unmapped.
+type socketKey struct{ local, remote netip.AddrPort }
+
+func keyOf(local, remote netip.AddrPort) socketKey {
+	unmap := func(a netip.AddrPort) netip.AddrPort { return netip.AddrPortFrom(a.Addr().Unmap(), a.Port()) }
+	return socketKey{unmap(local), unmap(remote)}
+}
+
+// policyListener accepts only the connections of admitted clients, at
+// most metricsConns at once, and knows which they are.
 type policyListener struct {
 	net.Listener
 	allow []netip.Prefix
+
+	mu   sync.Mutex
+	open map[socketKey]bool // the connections accepted and not yet closed
 }
 
 // Accept returns the next admitted client's connection, closing the
-// others'.
-func (l policyListener) Accept() (net.Conn, error) {
+// others' and those past the bound.
+func (l *policyListener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		if admitted(c.RemoteAddr(), l.allow) {
-			return c, nil
+		local, okL := c.LocalAddr().(*net.TCPAddr)
+		remote, okR := c.RemoteAddr().(*net.TCPAddr)
+		if !okL || !okR || !admitted(remote, l.allow) {
+			c.Close()
+			continue
 		}
-		c.Close()
+		k := keyOf(local.AddrPort(), remote.AddrPort())
+		l.mu.Lock()
+		full := len(l.open) >= metricsConns
+		if !full {
+			l.open[k] = true
+		}
+		l.mu.Unlock()
+		if full {
+			c.Close()
+			continue
+		}
+		return &servedConn{Conn: c, l: l, key: k}, nil
 	}
 }
 
+// serves reports whether s is one of the connections the listener holds.
+func (l *policyListener) serves(s audit.Socket) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open[keyOf(s.Local, s.Remote)]
+}
+
+// servedConn is an accepted connection, forgotten by its listener once
+// closed.
+type servedConn struct {
+	net.Conn
+	l    *policyListener
+	key  socketKey
+	once sync.Once
+}
+
+func (c *servedConn) Close() error {
+	c.once.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.open, c.key)
+		c.l.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
 // admitted reports whether a client's address is in one of the networks.
-func admitted(remote net.Addr, allow []netip.Prefix) bool {
-	tcp, ok := remote.(*net.TCPAddr)
-	if !ok {
-		return false
-	}
-	a := tcp.AddrPort().Addr().Unmap()
+func admitted(remote *net.TCPAddr, allow []netip.Prefix) bool {
+	a := remote.AddrPort().Addr().Unmap()
 	for _, p := range allow {
 		if p.Contains(a) {
 			return true
@@ -127,9 +180,6 @@ func admitted(remote net.Addr, allow []netip.Prefix) bool {
 	}
 	return false
 }
-
-// port is the port the server listens on.
-func (s *metricsServer) port() uint16 { return uint16(s.l.Addr().(*net.TCPAddr).Port) }
 
 // close stops the server.
 func (s *metricsServer) close() {
@@ -140,11 +190,11 @@ func (s *metricsServer) close() {
 	}
 }
 
-// withoutMetricsClients returns sockets without those the metrics server
-// accepted on port (0: none), which are no connections of the relay's.
-func withoutMetricsClients(sockets []audit.Socket, port uint16) []audit.Socket {
-	if port == 0 {
+// withoutMetricsClients returns sockets without the metrics server's
+// connections (ms nil: no server), which are not the relay's.
+func withoutMetricsClients(sockets []audit.Socket, ms *metricsServer) []audit.Socket {
+	if ms == nil {
 		return sockets
 	}
-	return slices.DeleteFunc(sockets, func(s audit.Socket) bool { return s.Local.Port() == port })
+	return slices.DeleteFunc(sockets, ms.l.serves)
 }

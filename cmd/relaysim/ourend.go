@@ -60,17 +60,16 @@ func (s *simulation) register(kind linkKind, nc net.Conn, cfg connstate.ConnConf
 	return l, nil
 }
 
-// claim takes an inbound connection's expected kind out of pending.
-func (s *simulation) claim(nc net.Conn, def linkKind) linkKind {
+// becomeRelayIn makes an inbound link a peer relay's, once its hello
+// says so: until then it counts as a client's.
+func (s *simulation) becomeRelayIn(l *link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	key := nc.RemoteAddr().String()
-	kind, ok := s.pending[key]
-	if !ok {
-		return def
+	if !l.closed && l.kind == kindClient {
+		s.counts[kindClient]--
+		s.counts[kindRelayIn]++
 	}
-	delete(s.pending, key)
-	return kind
+	l.kind = kindRelayIn
 }
 
 // closeLink closes both ends and everything riding on the link.
@@ -139,7 +138,7 @@ func (s *simulation) write(l *link, c *cell, leg *connstate.Leg) error {
 // serveORPort is our end of an inbound OR connection: a handshake, then
 // cells to relay.
 func (s *simulation) serveORPort(nc net.Conn) {
-	l, err := s.register(s.claim(nc, kindClient), nc, connstate.ConnConfig{
+	l, err := s.register(kindClient, nc, connstate.ConnConfig{
 		Direction: connstate.Inbound, Usage: connstate.UsageRelay, Network: connstate.NetworkOutside,
 	})
 	if err != nil {
@@ -153,6 +152,7 @@ func (s *simulation) serveORPort(nc net.Conn) {
 	}
 	l.rc.AddRead(cellLen)
 	if c[5] == helloRelay {
+		s.becomeRelayIn(l)
 		if err := l.rc.SetFingerprint(connstate.Fingerprint(c[6:26])); err != nil {
 			return
 		}
@@ -282,7 +282,7 @@ func (s *simulation) pickLocked() *link {
 
 // openExit connects an exit stream to the destination server.
 func (s *simulation) openExit() (*link, error) {
-	nc, err := net.Dial("tcp", s.destL.Addr().String())
+	nc, err := dialer.Dial("tcp", s.far.dest.String())
 	if err != nil {
 		return nil, err
 	}
@@ -374,7 +374,7 @@ func (s *simulation) dialRelay(addr string, stalled bool) {
 // serveDirPort answers a directory request with a few kilobytes over a few
 // seconds: an 'IDt' connection.
 func (s *simulation) serveDirPort(nc net.Conn) {
-	l, err := s.register(s.claim(nc, kindDir), nc, connstate.ConnConfig{
+	l, err := s.register(kindDir, nc, connstate.ConnConfig{
 		Direction: connstate.Inbound, Usage: connstate.UsageDirectory, Network: connstate.NetworkOutside, Established: true,
 	})
 	if err != nil {

@@ -23,7 +23,17 @@ import (
 	"github.com/conninfo/conninfo/internal/oracle"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain is also the far ends' program: relaysim runs its own
+// executable as their children, which in a test is the test binary.
+func TestMain(m *testing.M) {
+	if os.Getenv(farSideEnv) != "" {
+		os.Exit(farSideMain(os.Args[1:], os.Stdin, os.Stdout))
+	}
+	if addr := os.Getenv(scrapersEnv); addr != "" {
+		os.Exit(holdScrapes(addr))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // syncBuffer is a bytes.Buffer safe for the writers run starts.
 type syncBuffer struct {
@@ -44,7 +54,7 @@ func (s *syncBuffer) String() string {
 }
 
 // started runs relaysim with args until the test ends and returns its
-// output once the control port is up.
+// output once it has said where it listens and how to authenticate.
 func started(t *testing.T, args ...string) (out *syncBuffer, wait func() error) {
 	t.Helper()
 	out = &syncBuffer{}
@@ -61,7 +71,12 @@ func started(t *testing.T, args ...string) (out *syncBuffer, wait func() error) 
 		return err
 	}
 	t.Cleanup(func() { wait() })
-	require.Eventually(t, func() bool { return strings.Contains(out.String(), "relaysim: control port ") }, 10*time.Second, 5*time.Millisecond)
+	// The line after the control port's, the tier's and the
+	// authentication's.
+	require.Eventually(t, func() bool {
+		o := out.String()
+		return strings.Contains(o, "relaysim: ORPort ") || strings.Contains(o, "relaysim: serving fixture ")
+	}, 10*time.Second, 5*time.Millisecond, "%s", out)
 	return out, wait
 }
 
@@ -215,8 +230,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-auth", "password"}, "needs -password"},
 		{[]string{"-password", "x"}, "needs -auth password"},
 		{[]string{"-auth", "null", "-cookie-file", "/tmp/c"}, "-cookie-file needs -auth cookie"},
-		{[]string{"-conns", "9001"}, "want 0 to 9000"},
-		{[]string{"-conns", "-1"}, "want 0 to 9000"},
+		{[]string{"-conns", "18001"}, "want 0 to 18000"},
+		{[]string{"-conns", "-1"}, "want 0 to 18000"},
 		{[]string{"-duration", "-1s"}, "want 0 or more"},
 		{[]string{"-policy", "default"}, `-policy: scrub: unknown tier "default"`},
 		{[]string{"-epoch", "1500ms"}, "want whole seconds"},

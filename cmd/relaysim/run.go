@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.StringVar(&o.auth, "auth", "cookie", "authentication `method`: cookie, password or null")
 	fs.StringVar(&o.cookieFile, "cookie-file", "", "cookie file `path` (default: in a new temporary directory)")
 	fs.StringVar(&o.password, "password", "", "the `secret` for -auth password")
-	fs.IntVar(&o.conns, "conns", 200, "connections held open (up to 9000)")
+	fs.IntVar(&o.conns, "conns", 200, "connections held open (up to 18000)")
 	fs.DurationVar(&o.duration, "duration", 0, "run this long, then exit (0: until interrupted)")
 	fs.StringVar(&o.fixture, "fixture", "", "serve this fixture `file`'s state instead of simulating")
 	fs.BoolVar(&o.quiet, "quiet", false, "no live view")
@@ -152,8 +152,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var metricsPort atomic.Uint32            // set once serving metrics
-	var controlAddr atomic.Pointer[net.Addr] // set once listening, before any controller asks
+	var metricsServed atomic.Pointer[metricsServer] // set before serving metrics
+	var controlAddr atomic.Pointer[net.Addr]        // set once listening, before any controller asks
 	st := setup{sim: sim, control: func() net.Addr { return *controlAddr.Load() }, configFile: filepath.Join(dir, "relaysim.torrc"), auth: o.auth, scenario: o.scenario}
 	if o.auth == "password" {
 		st.hash = protocol.HashPassword(o.password)
@@ -168,14 +168,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	metricsCfg := metrics.Config{Conns: conns}
 	if sim != nil {
 		// The relay's own audit, as audit/findings and CONNINFO_AUDIT.
-		// The hidden detector reads relaysim's own sockets: its far ends
-		// are in this process too, each link both ends, which the
-		// detector counts once. The metrics server's connections are
-		// not the relay's (tor keeps them out of conn/all too).
+		// The hidden detector reads relaysim's own sockets (the far
+		// ends are in child processes). The metrics server's connections
+		// are not the relay's: tor keeps them out of conn/all too.
 		self := int32(os.Getpid())
 		findings := &audit.Findings{Registry: reg, Conns: conns, Setup: st.auditSetup, Sockets: func() ([]audit.Socket, error) {
 			s, err := verify.Sockets(context.Background(), self)
-			return withoutMetricsClients(s, uint16(metricsPort.Load())), err
+			return withoutMetricsClients(s, metricsServed.Load()), err
 		}}
 		findings.Register(mux)
 		defer findings.Close()
@@ -237,13 +236,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(l) }()
 	if o.metrics != "" {
-		ms, err := serveMetrics(o.metrics, o.allow, metricsCfg)
+		ms, err := newMetricsServer(o.metrics, o.allow, metricsCfg)
 		if err != nil {
 			srv.Close()
 			return err
 		}
 		defer ms.close()
-		metricsPort.Store(uint32(ms.port()))
+		metricsServed.Store(ms)
+		ms.serve()
 		fmt.Fprintf(stdout, "relaysim: metrics http://%s/metrics\n", ms.l.Addr())
 	}
 
@@ -273,9 +273,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	var serveErr error
+	var farEnded <-chan struct{} // nil, never ready, without a simulation
+	if sim != nil {
+		farEnded = sim.far.ended
+	}
 	select {
 	case <-ctx.Done():
 	case serveErr = <-served:
+	case <-farEnded:
+		serveErr = errors.New("the far ends' process ended")
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

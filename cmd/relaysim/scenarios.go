@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -50,11 +51,10 @@ func (s *simulation) runScenario(name string) {
 	case scenarioAsymmetric:
 		s.goroutine(s.asymmetric)
 	case scenarioUnestablished:
-		s.goroutine(func() { s.hold(unestablishedOpen, s.stallL, connstate.Outbound, connstate.UsageRelay, false, nil) })
+		s.goroutine(func() { s.hold(unestablishedOpen, s.far.stall, connstate.Outbound, connstate.UsageRelay, false, nil) })
 	case scenarioConcentration:
-		p := s.peers[0]
-		fp := p.fp
-		s.goroutine(func() { s.hold(concentrationOpen, p.l, connstate.Outbound, connstate.UsageRelay, true, &fp) })
+		fp := peerFingerprint(0)
+		s.goroutine(func() { s.hold(concentrationOpen, s.far.peers[0], connstate.Outbound, connstate.UsageRelay, true, &fp) })
 	case scenarioResets:
 		s.goroutine(s.resets)
 	case scenarioHidden:
@@ -64,10 +64,10 @@ func (s *simulation) runScenario(name string) {
 	// policy (setup.options), not what it does.
 }
 
-// dialScenario dials l for a scenario, its far end served by whoever
-// accepts there; the connection closes when the simulation does.
-func (s *simulation) dialScenario(l net.Listener) (net.Conn, bool) {
-	nc, err := dialer.Dial("tcp", l.Addr().String())
+// dialScenario dials a far end's listener for a scenario; the connection
+// closes when the simulation does.
+func (s *simulation) dialScenario(addr netip.AddrPort) (net.Conn, bool) {
+	nc, err := dialer.Dial("tcp", addr.String())
 	if err != nil {
 		return nil, false
 	}
@@ -78,11 +78,11 @@ func (s *simulation) dialScenario(l net.Listener) (net.Conn, bool) {
 	return nc, true
 }
 
-// hold opens n connections to l and registers them as dir and usage,
+// hold opens n connections to addr and registers them as dir and usage,
 // established or not, to a relay fp if given, and holds them open.
-func (s *simulation) hold(n int, l net.Listener, dir connstate.Direction, usage connstate.Usage, established bool, fp *connstate.Fingerprint) {
+func (s *simulation) hold(n int, addr netip.AddrPort, dir connstate.Direction, usage connstate.Usage, established bool, fp *connstate.Fingerprint) {
 	for range n {
-		nc, ok := s.dialScenario(l)
+		nc, ok := s.dialScenario(addr)
 		if !ok {
 			return
 		}
@@ -106,7 +106,7 @@ func (s *simulation) hold(n int, l net.Listener, dir connstate.Direction, usage 
 // towards a client while nothing comes from its exit.
 func (s *simulation) asymmetric() {
 	pair := func(usage connstate.Usage, dir connstate.Direction) (net.Conn, *connstate.Conn, bool) {
-		nc, ok := s.dialScenario(s.stallL)
+		nc, ok := s.dialScenario(s.far.stall)
 		if !ok {
 			return nil, nil, false
 		}
@@ -150,7 +150,7 @@ func (s *simulation) asymmetric() {
 // second, again and again, as a middlebox resetting connections would.
 func (s *simulation) resets() {
 	for s.sleep(resetsEvery) {
-		nc, err := dialer.Dial("tcp", s.stallL.Addr().String())
+		nc, err := dialer.Dial("tcp", s.far.stall.String())
 		if err != nil {
 			continue
 		}
@@ -174,7 +174,7 @@ func (s *simulation) resets() {
 // hidden holds sockets of the process that the registry never hears of.
 func (s *simulation) hidden() {
 	for range hiddenOpen {
-		nc, ok := s.dialScenario(s.destL)
+		nc, ok := s.dialScenario(s.far.dest)
 		if !ok {
 			return
 		}

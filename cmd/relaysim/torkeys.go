@@ -46,7 +46,7 @@ type setup struct {
 // exitPolicy is the simulated exit's: its streams go to the local
 // destination server only.
 func (s *simulation) exitPolicy() []string {
-	return []string{"accept " + s.destL.Addr().String(), "reject *:*"}
+	return []string{"accept " + s.far.dest.String(), "reject *:*"}
 }
 
 // exitPolicy is the policy the relay says it has: the simulated exit's,
