@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +37,10 @@ func TestMain(m *testing.M) {
 	}
 	if addr := os.Getenv(scrapersEnv); addr != "" {
 		os.Exit(holdScrapes(addr))
+	}
+	if os.Getenv(mainEnv) != "" {
+		main()
+		os.Exit(0)
 	}
 	goleak.VerifyTestMain(m)
 }
@@ -274,4 +284,67 @@ func Example() {
 	// relaysim: no authentication (null)
 	// relaysim: serving fixture ../../connstate/connstatetest/fixtures/guard.conns
 	// relaysim: stopped
+}
+
+// mainEnv makes the test binary relaysim's main, for the tests that
+// signal it.
+const mainEnv = "RELAYSIM_TEST_MAIN"
+
+// The far ends' processes end with relaysim: on SIGINT and SIGTERM, which
+// stop it cleanly, and on SIGKILL, which Linux passes on to them.
+func TestFarEndsEndWithRelaysim(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the process tree from /proc")
+	}
+	self, err := os.Executable()
+	require.NoError(t, err)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(self, "-control", "127.0.0.1:0", "-conns", "20", "-quiet", "-auth", "null")
+			cmd.Env = append(os.Environ(), mainEnv+"=1")
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			lines := bufio.NewScanner(stdout)
+			for lines.Scan() && !strings.Contains(lines.Text(), "relaysim: ORPort ") {
+			}
+			go io.Copy(io.Discard, stdout)
+			children := childrenOf(t, cmd.Process.Pid)
+			require.NotEmpty(t, children, "the far ends run in child processes")
+			require.NoError(t, cmd.Process.Signal(sig))
+			cmd.Wait()
+			for _, c := range children {
+				assert.Eventually(t, func() bool { return !alive(c) }, 10*time.Second, 20*time.Millisecond, "child %d outlived relaysim", c)
+			}
+		})
+	}
+}
+
+// childrenOf returns the processes whose parent is pid.
+func childrenOf(t *testing.T, pid int) []int {
+	t.Helper()
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	require.NoError(t, err)
+	var out []int
+	for _, f := range tasks {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, s := range strings.Fields(string(b)) {
+			n, err := strconv.Atoi(s)
+			require.NoError(t, err)
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// alive reports whether pid runs: it exists and is not a zombie waiting
+// for a parent that may never reap it (in a container, PID 1 may not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), ") ")
+	return ok && !strings.HasPrefix(rest, "Z")
 }

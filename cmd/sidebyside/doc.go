@@ -2,9 +2,10 @@
 // faster a relay answers it than the system's tools list the same sockets.
 //
 // It builds and starts relaysim holding -conns live loopback TCP
-// connections (two sockets each, both ends in relaysim), waits until they
-// are open, then times, round after round so that all share the machine's
-// noise:
+// connections (relaysim's process holds the relay's ends, its child
+// processes the far ends; on loopback `ss` still lists both), waits until
+// they are open, then times, round after round so that all share the
+// machine's noise:
 //
 //   - GETINFO conn/all over a real control-port connection, from writing
 //     the request to reading the reply's "250 OK" line, by a client that
