@@ -147,7 +147,7 @@ func (f *farEnds) readListening(line string) error {
 	return nil
 }
 
-// dial asks the next child for one connection: "client 0|1", "relay FP"
+// dialLocked asks the next child for one connection: "client 0|1", "relay FP"
 // or "dir". The caller holds simulation.mu.
 func (f *farEnds) dialLocked(command string) error {
 	p := f.procs[f.next%len(f.procs)]
