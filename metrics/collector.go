@@ -380,7 +380,7 @@ func scan(b []byte) (l line, ok bool) {
 			for i < len(b) && b[i] != ' ' {
 				i++
 			}
-		default: // the numbers, read here rather than by decimal.ParseUint64, whose call costs a seventh of the scan
+		default: // the numbers, read here: through decimal.ParseUint64 the tally takes a tenth longer (8.1–8.6 against 7.3–7.6 ms, BenchmarkTally)
 			var v uint64
 			for i < len(b) && b[i] != ' ' {
 				d := uint64(b[i] - '0')
