@@ -150,17 +150,26 @@ func BenchmarkParallelAdd(b *testing.B) {
 // BenchmarkSnapshot lists the busy fixture's 100,000 entries: 20,000
 // connections and two legs for each of their 40,000 circuits.
 func BenchmarkSnapshot(b *testing.B) {
-	reg, _, err := connstatetest.BusyRelay(1, 20000).Build()
-	if err != nil {
-		b.Fatal(err)
+	fx := connstatetest.BusyRelay(1, 20000)
+	for _, heap := range []string{"ordered", "shuffled"} {
+		build := fx.Build
+		if heap == "shuffled" {
+			build = func() (*connstate.Registry, *connstatetest.Clock, error) { return fx.BuildShuffled(1) }
+		}
+		reg, _, err := build()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(heap, func(b *testing.B) {
+			buf := reg.AppendEntries(nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = reg.AppendEntries(buf[:0])
+			}
+			b.ReportMetric(float64(len(buf)), "entries")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(buf)), "ns/entry")
+		})
 	}
-	buf := reg.AppendEntries(nil)
-	b.ReportAllocs()
-	for b.Loop() {
-		buf = reg.AppendEntries(buf[:0])
-	}
-	b.ReportMetric(float64(len(buf)), "entries")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(buf)), "ns/entry")
 }
 
 // BenchmarkChurnDuringSnapshot opens and closes a connection, and binds and

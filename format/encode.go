@@ -17,7 +17,9 @@ const maxLine = 5*20 + 40 + len("[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535
 // the extended slice. An IPv4-mapped address is written as IPv4, an IPv6
 // address in brackets in its RFC 5952 form, and an invalid address as "0".
 // It does not allocate when dst has room for a line (about 230 bytes). e is
-// a pointer only to spare copying it; it is not changed.
+// a pointer only to spare copying it; it is not changed. The line never
+// starts with '.' nor holds CR or LF, so it can go into a control-port
+// data block as it is.
 func AppendEntry(dst []byte, e *connstate.Entry) []byte {
 	dst = slices.Grow(dst, maxLine)
 	start := len(dst)

@@ -184,6 +184,10 @@ func TestRoundTrip(t *testing.T) {
 		want.Remote = normalize(e.Remote)
 		assert.Equal(t, want, got, line)
 		assert.Equal(t, line, string(format.AppendEntry(nil, &got)), "the line is canonical")
+		// getinfo streams lines into a data block as they are: that needs both.
+		assert.NotContains(t, line, "\r", "no CR")
+		assert.NotContains(t, line, "\n", "no LF")
+		assert.False(t, strings.HasPrefix(line, "."), "no leading '.'")
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,23 +20,33 @@ import (
 // entries, end to end into io.Discard, in each way it can be served:
 //
 //   - testnet: live, as every conn/all was before the tiers: snapshot,
-//     order, scrub, format and reply encoding (target: at most 10 ms,
-//     allocations not growing with the entry count once warm);
-//   - public: within an epoch, the answer every controller gets: a copy of
-//     the epoch's view;
+//     scrub, format and streaming into the reply (target: at most 5 ms
+//     on the shuffled heap, allocations not growing with the entry count
+//     once warm);
+//   - testnet-shuffled: the same on the fixture built by BuildShuffled,
+//     whose objects lie spread over the heap as a live relay's do;
+//   - public: within an epoch, the answer every controller gets: the
+//     epoch's reply, encoded once when its view was taken;
 //   - public-new-epoch: each answer in an epoch of its own, so that each
 //     pays for taking the view: what the timer does once an epoch, and
 //     never more than a live answer costs.
 func BenchmarkConnAll(b *testing.B) {
 	for _, conns := range []int{2000, 20000} {
 		fx := connstatetest.BusyRelay(1, conns)
-		for _, tier := range []string{"testnet", "public", "public-new-epoch"} {
-			reg, clk, err := fx.Build()
+		for _, tier := range []string{"testnet", "testnet-shuffled", "public", "public-new-epoch"} {
+			build := fx.Build
+			if tier == "testnet-shuffled" {
+				if conns < 20000 {
+					continue
+				}
+				build = func() (*connstate.Registry, *connstatetest.Clock, error) { return fx.BuildShuffled(1) }
+			}
+			reg, clk, err := build()
 			if err != nil {
 				b.Fatal(err)
 			}
 			policy := scrub.Public(fx.Relays())
-			if tier == "testnet" {
+			if strings.HasPrefix(tier, "testnet") {
 				policy = scrub.TestNetwork()
 			}
 			m := getinfo.NewMux()

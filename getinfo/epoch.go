@@ -23,6 +23,7 @@ const idleEpochs = 6
 type epochView struct {
 	index  int64       // the epoch: its instant is index × the epoch's length, in Unix time
 	all    []byte      // conn/all's value
+	reply  []byte      // conn/all's reply lines, as every controller is sent them
 	counts []lineCount // each line's shown READ and WRITE, in conn/all's order, for the next view's ratchet
 	totals connstate.Totals
 	// circuits are the relay's own circuits, as circuit-status shows them.
@@ -179,6 +180,7 @@ func (h *Conns) takeView(k int64, length time.Duration) *epochView {
 		}
 		v.all, v.counts = h.publicLines(make([]byte, 0, hint), at, policy, prevCounts)
 	}
+	v.reply = encodeReply(v.all)
 	if cs, ok := h.Source.(CircuitSource); ok {
 		seen := make(map[uint64]time.Time, len(e.firstSeen))
 		v.circuits = shownCircuits(cs, policy, e.ids, func(_ connstate.OriginCircuit, id uint64) time.Time {

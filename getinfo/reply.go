@@ -47,9 +47,10 @@ var replyPool = sync.Pool{New: func() any { return new(ReplyWriter) }}
 const maxPooled = 64 << 10
 
 // MaxRetained is how much buffer memory a [ReplyWriter] keeps between
-// replies: enough for conn/all of some 200,000 entries. A larger reply's
-// buffers are dropped after it is written.
-const MaxRetained = 32 << 20
+// replies; a larger reply's buffers are dropped after it is written.
+// conn/all needs none of it: it is streamed a chunk at a time, whatever
+// its size.
+const MaxRetained = 1 << 20
 
 // chunk is how much of the reply is encoded before each write to w: big
 // enough that a conn/all of megabytes takes a few dozen system calls.
@@ -73,10 +74,12 @@ type ReplyWriter struct {
 	seen  map[string]int // for a long request: the first index of each key
 }
 
-// span is one key's answer: its value's place in vals, or its 552.
+// span is one key's answer: its value's place in vals, its 552, or the
+// stream that writes it.
 type span struct {
 	start, end int
 	err        *Error
+	stream     func(*keyLines)
 }
 
 func (rw *ReplyWriter) retained() int { return cap(rw.vals) + cap(rw.out) + 24*cap(rw.spans) }
@@ -124,6 +127,12 @@ func (rw *ReplyWriter) write(w io.Writer, h Handler, keys []string) error {
 		return rw.flush(w)
 	}
 	for i, key := range keys {
+		if s := rw.spans[i].stream; s != nil {
+			if err := rw.writeStream(w, key, s); err != nil {
+				return err
+			}
+			continue
+		}
 		v := rw.vals[rw.spans[i].start:rw.spans[i].end]
 		if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
 			rw.out = append(AppendEscapedKey(append(rw.out, "250-"...), key), '=')
@@ -155,6 +164,13 @@ func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
 			}
 			continue
 		}
+		if s, e := streamOf(h, key); e != nil || s != nil {
+			if e != nil && e.Code == StatusInternal {
+				return e
+			}
+			rw.spans = append(rw.spans, span{stream: s})
+			continue
+		}
 		n := len(rw.vals)
 		// The handler appends to an empty slice, so one that ignores dst
 		// cannot corrupt earlier values; appending in place costs a no-op copy.
@@ -173,6 +189,41 @@ func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
 		}
 	}
 	return nil
+}
+
+// streamOf returns key's stream if its handler streams it, or the 551 of
+// a handler that panicked saying so.
+func streamOf(h Handler, key string) (s func(*keyLines), e *Error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, e = nil, normalize(key, panicError(r))
+		}
+	}()
+	s, _ = streamFor(h, key)
+	return s, nil
+}
+
+// writeStream writes a streamed key's reply lines. Its value is sent as it
+// is made: a panic then cannot become a 551, since part of the reply is
+// gone, so the reply is cut short and an error returned, after which the
+// connection must be closed.
+func (rw *ReplyWriter) writeStream(w io.Writer, key string, s func(*keyLines)) (err error) {
+	k := keyLines{out: rw.out, w: w, key: key}
+	defer func() {
+		if r := recover(); r != nil {
+			e := normalize(key, panicError(r))
+			if rw.OnInternalError != nil {
+				rw.OnInternalError(e)
+			}
+			err = fmt.Errorf("%w: the reply was cut short", e.Err)
+		}
+		rw.out = k.out[:0:cap(k.out)]
+		if err == nil {
+			rw.out = k.out
+		}
+	}()
+	s(&k)
+	return k.err
 }
 
 // earlier returns the index of the first occurrence of keys[i] before i,

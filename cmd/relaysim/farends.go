@@ -46,9 +46,10 @@ type farProc struct {
 const perFarProc = 6000
 
 // startFarEnds starts enough children for target connections, dialing
-// the ORPort and DirPort at orAddr and dirAddr; dialed is told of each
-// dial made or failed, by kind ("client", "relay", "dir").
-func startFarEnds(target int, orAddr, dirAddr string, dialed func(kind string)) (*farEnds, error) {
+// the ORPort and DirPort at orAddr and dirAddr, the first listening on
+// host; with ns they run inside it. dialed is told of each dial made or
+// failed, by kind ("client", "relay", "dir").
+func startFarEnds(target int, orAddr, dirAddr string, host netip.Addr, ns *netns, dialed func(kind string)) (*farEnds, error) {
 	if os.Getenv(farSideEnv) != "" {
 		// A far side that would simulate: its program did not check
 		// farSideEnv first (a test binary without relaysim's TestMain),
@@ -65,7 +66,11 @@ func startFarEnds(target int, orAddr, dirAddr string, dialed func(kind string)) 
 		if i == 0 {
 			mode = "listen"
 		}
-		first, err := f.start(self, dialed, orAddr, dirAddr, mode)
+		cmd := exec.Command(self, orAddr, dirAddr, host.String(), mode)
+		if ns != nil {
+			cmd = ns.command(self, orAddr, dirAddr, host.String(), mode)
+		}
+		first, err := f.start(cmd, dialed)
 		if err == nil && i == 0 {
 			err = f.readListening(first)
 		}
@@ -78,8 +83,7 @@ func startFarEnds(target int, orAddr, dirAddr string, dialed func(kind string)) 
 }
 
 // start runs one child and returns its first line.
-func (f *farEnds) start(self string, dialed func(string), args ...string) (string, error) {
-	cmd := exec.Command(self, args...)
+func (f *farEnds) start(cmd *exec.Cmd, dialed func(string)) (string, error) {
 	cmd.Env = append(os.Environ(), farSideEnv+"=1")
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = farSideAttr()

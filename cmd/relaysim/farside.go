@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,18 +36,23 @@ import (
 const farSideEnv = "RELAYSIM_FAR_SIDE"
 
 // farSideMain is a child's program: its arguments are the ORPort's and
-// the DirPort's addresses and whether it listens. It returns the exit
-// code.
+// the DirPort's addresses, the address it listens on and whether it
+// listens. It returns the exit code.
 func farSideMain(args []string, stdin io.Reader, stdout io.Writer) int {
-	if len(args) != 3 {
-		fmt.Fprintln(os.Stderr, "relaysim far side: want ORPORT DIRPORT listen|dial")
+	var host netip.Addr
+	var err error
+	if len(args) == 4 {
+		host, err = netip.ParseAddr(args[2])
+	}
+	if len(args) != 4 || err != nil || args[3] != "listen" && args[3] != "dial" {
+		fmt.Fprintln(os.Stderr, "relaysim far side: want ORPORT DIRPORT HOST listen|dial")
 		return 2
 	}
 	signal.Ignore(os.Interrupt) // a terminal's ^C reaches the whole group: relaysim decides when this ends
-	f := &farSide{pace: newPace(), orAddr: args[0], dirAddr: args[1]}
+	f := &farSide{pace: newPace(), orAddr: args[0], dirAddr: args[1], host: host}
 	out := &lineWriter{w: stdout}
 	listening := "listening"
-	if args[2] == "listen" {
+	if args[3] == "listen" {
 		addrs, err := f.listen()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "relaysim far side:", err)
@@ -72,6 +78,7 @@ func farSideMain(args []string, stdin io.Reader, stdout io.Writer) int {
 type farSide struct {
 	*pace
 	orAddr, dirAddr string
+	host            netip.Addr // where the first child listens
 }
 
 // listen starts the listeners of the first child and returns their
@@ -79,7 +86,7 @@ type farSide struct {
 func (f *farSide) listen() (string, error) {
 	var peers []string
 	for i := range numPeers {
-		l, err := listen()
+		l, err := listen(f.host)
 		if err != nil {
 			return "", err
 		}
@@ -87,12 +94,12 @@ func (f *farSide) listen() (string, error) {
 		go acceptEach(l, func(c net.Conn) { servePeer(c, fp) })
 		peers = append(peers, l.Addr().String())
 	}
-	dest, err := listen()
+	dest, err := listen(f.host)
 	if err != nil {
 		return "", err
 	}
 	go acceptEach(dest, serveEcho)
-	stall, err := listen()
+	stall, err := listen(f.host)
 	if err != nil {
 		return "", err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
+	"os"
 	"sync"
 	"time"
 
@@ -63,6 +65,8 @@ type simulation struct {
 
 	*pace // its done closes when the simulation stops
 
+	host      netip.Addr // the relay's address: loopback, or its veth end
+	ns        *netns     // -netns's namespace, or nil
 	orL, dirL net.Listener
 	far       *farEnds
 
@@ -85,28 +89,37 @@ type simulation struct {
 	relayIns int // inbound relay connections dialled, to pick the unlisted ones
 }
 
-func listen() (net.Listener, error) {
-	return net.Listen("tcp", net.JoinHostPort(loopback.String(), "0"))
+// listen opens a listener on a free port of host.
+func listen(host netip.Addr) (net.Listener, error) {
+	return net.Listen("tcp", netip.AddrPortFrom(host, 0).String())
 }
 
-func newSimulation(reg *connstate.Registry, target int) (*simulation, error) {
+// newSimulation starts the relay's listeners and its far ends: on
+// loopback, or with ns on its veth link, the far ends inside it.
+func newSimulation(reg *connstate.Registry, target int, ns *netns) (*simulation, error) {
 	s := &simulation{
 		pace:    newPace(),
 		reg:     reg,
 		target:  target,
+		host:    loopback,
+		ns:      ns,
 		rng:     rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)),
 		links:   map[*link]struct{}{},
 		counts:  map[linkKind]int{},
 		pending: map[linkKind]int{},
 	}
+	far := loopback
+	if ns != nil {
+		s.host, far = ns.host, ns.far
+	}
 	var err error
 	for _, l := range []*net.Listener{&s.orL, &s.dirL} {
-		if *l, err = listen(); err != nil {
+		if *l, err = listen(s.host); err != nil {
 			s.close()
 			return nil, err
 		}
 	}
-	if s.far, err = startFarEnds(target, s.orL.Addr().String(), s.dirL.Addr().String(), s.dialed); err != nil {
+	if s.far, err = startFarEnds(target, s.orL.Addr().String(), s.dirL.Addr().String(), far, ns, s.dialed); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -176,6 +189,11 @@ func (s *simulation) close() {
 		}
 		if s.far != nil {
 			s.far.close()
+		}
+		if s.ns != nil {
+			if err := s.ns.remove(); err != nil {
+				fmt.Fprintln(os.Stderr, "relaysim:", err)
+			}
 		}
 		s.mu.Lock()
 		links := make([]*link, 0, len(s.links))

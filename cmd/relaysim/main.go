@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -16,6 +17,9 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "relaysim:", err)
+		if errors.Is(err, errNetnsUnavailable) {
+			os.Exit(2)
+		}
 		os.Exit(1)
 	}
 }

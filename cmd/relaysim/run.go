@@ -51,6 +51,7 @@ type flags struct {
 	scenario   string
 	metrics    string
 	allow      []netip.Prefix
+	netns      bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (flags, error) {
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 	fs.DurationVar(&o.epoch, "epoch", scrub.DefaultEpoch, "the public tier's epoch (whole seconds)")
 	fs.StringVar(&o.scenario, "scenario", scenarioNone, "an anomaly to add, for the audit: "+strings.Join(scenarios, ", "))
 	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://`address`/metrics (port 0 picks a free one)")
+	fs.BoolVar(&o.netns, "netns", false, "run the far ends in a network namespace of their own, behind a veth pair on 198.18.0.0/15 (Linux, root)")
 	metricsPolicy := fs.String("metrics-policy", defaultMetricsPolicy, "the `networks` (comma-separated) whose clients -metrics serves")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -104,6 +106,8 @@ func parseFlags(args []string, stderr io.Writer) (flags, error) {
 		return o, validScenario(o.scenario)
 	case o.fixture != "" && o.scenario != scenarioNone:
 		return o, errors.New("-scenario needs the simulation, not -fixture")
+	case o.fixture != "" && o.netns:
+		return o, errors.New("-netns needs the simulation, not -fixture")
 	}
 	return o, nil
 }
@@ -139,8 +143,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// Everything runs on loopback, which tor does not rate limit: count
 		// it anyway, as a test network does, so that the totals move.
 		reg = connstate.NewRegistry(connstate.CountPrivate())
-		if sim, err = newSimulation(reg, o.conns); err != nil {
-			return err
+		var ns *netns
+		if o.netns {
+			if ns, err = newNetns(); err != nil {
+				return err
+			}
+		}
+		if sim, err = newSimulation(reg, o.conns, ns); err != nil {
+			return err // and ns is removed
 		}
 		defer sim.close()
 		relays = sim.listing()
@@ -324,5 +334,9 @@ func (s staticAuthorities) AppendAuthorities(dst []byte) ([]byte, error) {
 	return s.c.AppendAuthorities(dst), nil
 }
 
-// loopback is the only address relaysim ever uses.
-var loopback = net.IPv4(127, 0, 0, 1)
+// loopback is where relaysim runs, unless -netns puts its relay on a veth
+// link.
+var loopback = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// errNetnsUnavailable is why -netns cannot run here: relaysim exits 2.
+var errNetnsUnavailable = errors.New("-netns is not available")

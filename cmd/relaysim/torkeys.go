@@ -81,7 +81,7 @@ func (st setup) relay() *getinfo.Relay {
 	}
 	if sim := st.sim; sim != nil {
 		r.Fingerprint = func() (connstate.Fingerprint, bool) { return ownFingerprint, true }
-		r.Address = func() (netip.Addr, bool) { return netip.AddrFrom4([4]byte(loopback.To4())), true }
+		r.Address = func() (netip.Addr, bool) { return sim.host, true }
 		r.ExitPolicy = st.exitPolicy
 		r.Listeners["or"] = func() []net.Addr { return []net.Addr{sim.orAddr()} }
 		r.Listeners["dir"] = func() []net.Addr { return []net.Addr{sim.dirAddr()} }

@@ -14,25 +14,33 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cretz/bine/control"
+
+	"github.com/conninfo/conninfo/client"
+	"github.com/conninfo/conninfo/connstate"
 )
 
 func main() {
 	conns := flag.Int("conns", 9000, "connections relaysim holds open")
-	runs := flag.Int("runs", 15, "rounds of measurement")
+	runs := flag.Int("runs", 15, "rounds of measurement, each tier")
+	netns := flag.Bool("netns", runtime.GOOS == "linux", "run relaysim -netns, so that ss lists only the relay's sockets (Linux, root)")
 	flag.Parse()
-	if err := run(*conns, *runs, os.Stdout); err != nil {
+	if err := run(*conns, *runs, *netns, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "sidebyside:", err)
 		os.Exit(1)
 	}
 }
 
-func run(conns, runs int, out io.Writer) error {
+func run(conns, runs int, netns bool, out io.Writer) error {
+	if netns && os.Geteuid() != 0 {
+		return errors.New("-netns (the fair run, the default on Linux) needs root; -netns=false runs with the far ends' sockets in ss's view too")
+	}
 	dir, err := os.MkdirTemp("", "sidebyside-")
 	if err != nil {
 		return err
@@ -44,19 +52,49 @@ func run(conns, runs int, out io.Writer) error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building relaysim (run from the module root): %w", err)
 	}
+	// The test-network tier formats every line live, as ss and lsof list
+	// theirs; the public tier answers every controller from its epoch's
+	// reply, encoded once. Each is measured against the tools in its run.
+	var ratios [2]map[string]float64
+	for i, tier := range []string{"testnet", "public"} {
+		if ratios[i], err = measure(bin, tier, conns, runs, netns, out); err != nil {
+			return fmt.Errorf("%s tier: %w", tier, err)
+		}
+	}
+	testnet, public := ratios[0], ratios[1]
+	fmt.Fprintf(out, "\nratio_bine=%.1f\nratio_client=%.1f\n", testnet[bineRow], testnet[clientRow])
+	if _, ok := testnet["ss -tnpi"]; !ok {
+		return errors.New("ss is not installed (Debian package iproute2): no ratio_ss_tnpi")
+	}
+	fmt.Fprintf(out, "ratio_ss_tnpi_public=%.1f\n", public["ss -tnpi"])
+	fmt.Fprintf(out, "ratio_ss_tnpi=%.1f\n", testnet["ss -tnpi"])
+	return nil
+}
 
+// The rows that are conn/all through a decoding client, by name.
+const (
+	clientRow = "GETINFO conn/all (conninfo client)"
+	bineRow   = "GETINFO conn/all (bine)"
+)
+
+// measure runs relaysim under tier, times conn/all and the tools in
+// interleaved rounds, prints the table and returns each row's ratio to the
+// raw conn/all.
+func measure(bin, tier string, conns, runs int, netns bool, out io.Writer) (map[string]float64, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	// The test-network tier lists every line, live, as ss and lsof do: the
-	// public tier's epoch answer would be a copy of a view taken earlier.
-	sim := exec.CommandContext(ctx, bin, "-control", "127.0.0.1:0", "-auth", "null", "-quiet", "-policy", "testnet", "-conns", strconv.Itoa(conns))
+	args := []string{"-control", "127.0.0.1:0", "-auth", "null", "-quiet", "-policy", tier, "-conns", strconv.Itoa(conns)}
+	if netns {
+		args = append(args, "-netns")
+	}
+	sim := exec.CommandContext(ctx, bin, args...)
 	sim.Stderr = os.Stderr
 	stdout, err := sim.StdoutPipe()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := sim.Start(); err != nil {
-		return err
+		return nil, err
 	}
 	defer func() {
 		sim.Process.Signal(os.Interrupt)
@@ -64,98 +102,107 @@ func run(conns, runs int, out io.Writer) error {
 	}()
 	addr, err := controlAddr(stdout)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	go io.Copy(io.Discard, stdout)
 	pid := strconv.Itoa(sim.Process.Pid)
-	fmt.Fprintf(out, "relaysim pid %s, control port %s, filling %d connections...\n", pid, addr, conns)
+	fmt.Fprintf(out, "\n== %s tier: relaysim pid %s, control port %s, filling %d connections...\n", tier, pid, addr, conns)
 
 	raw, err := dialRaw(addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer raw.Close()
 	lines, err := waitFull(raw, conns)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	bc, err := dialBine(addr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer bc.Close()
+	cc, err := client.Dial(ctx, addr, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer cc.Close()
 
-	type tool struct {
+	type row struct {
 		name  string
 		argv  []string
+		do    func() error
 		times []time.Duration
 	}
-	tools := []*tool{
+	var entries []connstate.Entry // reused, as a controller polling conn/all would
+	rows := []*row{
+		{name: clientRow, do: func() (err error) {
+			entries, err = cc.AppendConnAll(ctx, entries[:0])
+			return err
+		}},
+		{name: bineRow, do: func() error {
+			_, err := bc.GetInfo("conn/all")
+			return err
+		}},
 		{name: "ss -tnpi", argv: []string{"ss", "-tnpi"}},
 		{name: "ss -tn", argv: []string{"ss", "-tn"}},
 		{name: "netstat -tnp", argv: []string{"netstat", "-tnp"}},
 		{name: "lsof -nP -i -a -p PID", argv: []string{"lsof", "-nP", "-i", "-a", "-p", pid}},
 	}
 	var missing []string
-	tools = slices.DeleteFunc(tools, func(t *tool) bool {
-		if _, err := exec.LookPath(t.argv[0]); err != nil {
-			missing = append(missing, t.name)
+	rows = slices.DeleteFunc(rows, func(r *row) bool {
+		if r.argv == nil {
+			return false
+		}
+		if _, err := exec.LookPath(r.argv[0]); err != nil {
+			missing = append(missing, r.name)
 			return true
 		}
 		return false
 	})
-	var rawTimes, bineTimes []time.Duration
+	var rawTimes []time.Duration
 	var replyBytes int
 	for range runs {
 		d, n, err := raw.connAll()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rawTimes, replyBytes = append(rawTimes, d), n
-		t0 := time.Now()
-		if _, err := bc.GetInfo("conn/all"); err != nil {
-			return fmt.Errorf("bine: %w", err)
-		}
-		bineTimes = append(bineTimes, time.Since(t0))
-		for _, t := range tools {
+		for _, r := range rows {
 			t0 := time.Now()
-			cmd := exec.Command(t.argv[0], t.argv[1:]...)
-			cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-			if err := cmd.Run(); err != nil {
+			if r.do != nil {
+				err = r.do()
+			} else {
+				cmd := exec.Command(r.argv[0], r.argv[1:]...)
+				cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+				err = cmd.Run()
 				var ee *exec.ExitError
-				if !errors.As(err, &ee) { // lsof exits 1 when it filtered some out; the listing counts
-					return fmt.Errorf("%s: %w", t.name, err)
+				if errors.As(err, &ee) { // lsof exits 1 when it filtered some out; the listing counts
+					err = nil
 				}
 			}
-			t.times = append(t.times, time.Since(t0))
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", r.name, err)
+			}
+			r.times = append(r.times, time.Since(t0))
 		}
 	}
 
 	sockets, _ := countSockets()
-	fmt.Fprintf(out, "\nconn/all: %d entry lines, %d reply bytes; %d TCP sockets on the machine; medians of %d rounds\n\n", lines, replyBytes, sockets, runs)
+	fmt.Fprintf(out, "conn/all: %d entry lines, %d reply bytes; %d TCP sockets in ss's view; medians of %d rounds\n\n", lines, replyBytes, sockets, runs)
 	base := median(rawTimes)
-	fmt.Fprintf(out, "%-26s %12s %10s\n", "how", "median", "ratio")
-	fmt.Fprintf(out, "%-26s %12s %10s\n", "GETINFO conn/all (raw)", round(base), "1")
-	row := func(name string, d time.Duration) float64 {
-		r := float64(d) / float64(base)
-		fmt.Fprintf(out, "%-26s %12s %9.1fx\n", name, round(d), r)
-		return r
-	}
-	row("GETINFO conn/all (bine)", median(bineTimes))
+	fmt.Fprintf(out, "%-36s %12s %10s\n", "how", "median", "ratio")
+	fmt.Fprintf(out, "%-36s %12s %10s\n", "GETINFO conn/all (raw)", round(base), "1")
 	ratios := map[string]float64{}
-	for _, t := range tools {
-		ratios[t.name] = row(t.name, median(t.times))
+	for _, r := range rows {
+		d := median(r.times)
+		ratios[r.name] = float64(d) / float64(base)
+		fmt.Fprintf(out, "%-36s %12s %9.1fx\n", r.name, round(d), ratios[r.name])
 	}
 	for _, m := range missing {
-		fmt.Fprintf(out, "%-26s %12s\n", m, "not installed")
+		fmt.Fprintf(out, "%-36s %12s\n", m, "not installed")
 	}
-	fmt.Fprintf(out, "\nratio_bine=%.1f\n", float64(median(bineTimes))/float64(base))
-	r, ok := ratios["ss -tnpi"]
-	if !ok {
-		return errors.New("ss is not installed (Debian package iproute2): no ratio_ss_tnpi")
-	}
-	fmt.Fprintf(out, "ratio_ss_tnpi=%.1f\n", r)
-	return nil
+	return ratios, nil
 }
 
 var controlRE = regexp.MustCompile(`relaysim: control port (\S+)`)

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"os"
+	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -461,7 +464,42 @@ func (f *Fixture) Build() (*connstate.Registry, *Clock, error) {
 
 // Open builds f's registry, as [Fixture.Build] does, and returns it with
 // the handles of its connections, circuits and legs.
-func (f *Fixture) Open() (*Loaded, error) {
+func (f *Fixture) Open() (*Loaded, error) { return f.open(nil) }
+
+// BuildShuffled is [Fixture.Build] for benchmarks: the registry holds the
+// same lines, but its connections, circuits and legs lie spread over the
+// heap, as a long-running relay's churn leaves them, rather than one after
+// another in ID order. A build allocates in order of ID; this one does so
+// in rounds, each into holes freed at random all over the memory of the
+// objects that follow, so that neighbours in a snapshot's walk are
+// kilobytes apart and every read of one is a cache miss, as on a live
+// relay. seed picks the holes. It runs a garbage collection each round:
+// it takes seconds for 100,000 connections.
+func (f *Fixture) BuildShuffled(seed uint64) (*connstate.Registry, *Clock, error) {
+	l, err := f.open(rand.New(rand.NewPCG(seed, 0x5eed)))
+	if err != nil {
+		return nil, nil, err
+	}
+	return l.Registry, l.Clock, nil
+}
+
+func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
+	conns, circs := newScatter(shuffle), newScatter(shuffle)
+	if shuffle != nil {
+		var fps, legs int
+		for _, c := range f.Conns {
+			if c.Fingerprint != (connstate.Fingerprint{}) {
+				fps++
+			}
+		}
+		for _, c := range f.Circuits {
+			legs += len(c.Legs)
+		}
+		conns.fill(reflect.TypeFor[connstate.Conn](), len(f.Conns))
+		conns.fill(reflect.TypeFor[connstate.Fingerprint](), fps)
+		circs.fill(reflect.TypeFor[connstate.Circuit](), len(f.Circuits))
+		circs.fill(reflect.TypeFor[connstate.Leg](), legs)
+	}
 	var oldest time.Duration
 	for _, c := range f.Conns {
 		oldest = max(oldest, c.Age)
@@ -472,9 +510,10 @@ func (f *Fixture) Open() (*Loaded, error) {
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 
 	l := &Loaded{Conns: make(map[uint64]*connstate.Conn, len(f.Conns)), Circuits: map[uint64]*connstate.Circuit{}, Legs: map[[2]uint64]*connstate.Leg{}}
-	conns := l.Conns
-	for _, c := range sortedBy(f.Conns, func(c Conn) uint64 { return c.ID }) {
-		if _, dup := conns[c.ID]; dup {
+	handles := l.Conns
+	for i, c := range sortedBy(f.Conns, func(c Conn) uint64 { return c.ID }) {
+		conns.at(i, len(f.Conns))
+		if _, dup := handles[c.ID]; dup {
 			return nil, fmt.Errorf("%w: connection %d declared twice", ErrFixture, c.ID)
 		}
 		clk.Set(now.Add(-c.Age))
@@ -493,17 +532,19 @@ func (f *Fixture) Open() (*Loaded, error) {
 		}
 		h.AddRead(c.Read)
 		h.AddWritten(c.Written)
-		conns[c.ID] = h
+		handles[c.ID] = h
 	}
+	conns.done()
 	clk.Set(now)
-	for _, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
+	for i, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
+		circs.at(i, len(f.Circuits))
 		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID, Origin: c.Origin})
 		if err != nil {
 			return nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 		}
 		l.Circuits[c.ID] = circ
 		for _, lg := range c.Legs {
-			conn, ok := conns[lg.ConnID]
+			conn, ok := handles[lg.ConnID]
 			if !ok {
 				return nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, lg.ConnID)
 			}
@@ -516,15 +557,96 @@ func (f *Fixture) Open() (*Loaded, error) {
 			l.Legs[[2]uint64{c.ID, lg.ConnID}] = leg
 		}
 	}
+	circs.done()
 	for _, c := range f.Conns {
 		if c.Closed {
-			if err := conns[c.ID].Close(); err != nil {
+			if err := handles[c.ID].Close(); err != nil {
 				return nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
 			}
 		}
 	}
 	l.Registry, l.Clock = reg, clk
 	return l, nil
+}
+
+// scatterRounds is how many rounds a shuffled build allocates in: each
+// round's objects are spread over the memory of all the rounds', so that
+// objects next in ID are some scatterRounds objects apart.
+const scatterRounds = 64
+
+// scatter holds fillers: objects of the size classes a build allocates,
+// as many as it will allocate of each, which it frees at random, a
+// round's worth at a time, for the next round's objects to fill. A nil
+// scatter does nothing.
+type scatter struct {
+	rng     *rand.Rand
+	pointer [][][]*byte // by class: fillers holding pointers, like the registry's objects
+	plain   [][][]byte  // by class: pointer-free fillers, for Fingerprints
+}
+
+func newScatter(rng *rand.Rand) *scatter {
+	if rng == nil {
+		return nil
+	}
+	return &scatter{rng: rng}
+}
+
+// fill allocates n fillers of t's size class, of pointers if t has any,
+// since the runtime keeps objects with pointers apart from those without.
+func (s *scatter) fill(t reflect.Type, n int) {
+	size := int(t.Size())
+	if t.Kind() == reflect.Array && t.Elem().Kind() == reflect.Uint8 {
+		class := make([][]byte, n)
+		for i := range class {
+			class[i] = make([]byte, size)
+		}
+		s.plain = append(s.plain, class)
+		return
+	}
+	class := make([][]*byte, n)
+	for i := range class {
+		class[i] = make([]*byte, (size+7)/8)
+	}
+	s.pointer = append(s.pointer, class)
+}
+
+// at starts a round when object i of n is the first of one: it frees a
+// round's share of each class's fillers, drawn at random, and collects
+// them, so that the round's objects go where they were.
+func (s *scatter) at(i, n int) {
+	per := max(1, (n+scatterRounds-1)/scatterRounds)
+	if s == nil || i%per != 0 {
+		return
+	}
+	left := (n - i + per - 1) / per // rounds to go, this one included
+	for c := range s.pointer {
+		s.pointer[c] = freeSome(s.rng, s.pointer[c], len(s.pointer[c])/left)
+	}
+	for c := range s.plain {
+		s.plain[c] = freeSome(s.rng, s.plain[c], len(s.plain[c])/left)
+	}
+	runtime.GC()
+}
+
+// done frees what fillers remain.
+func (s *scatter) done() {
+	if s != nil {
+		s.pointer, s.plain = nil, nil
+		runtime.GC()
+	}
+}
+
+// freeSome drops k of the fillers, chosen at random, and returns the rest.
+func freeSome[T any](rng *rand.Rand, fillers []T, k int) []T {
+	for range min(k, len(fillers)) {
+		j := rng.IntN(len(fillers))
+		last := len(fillers) - 1
+		fillers[j] = fillers[last]
+		var zero T
+		fillers[last] = zero
+		fillers = fillers[:last]
+	}
+	return fillers
 }
 
 // sortedBy returns a copy of s sorted by id, since the registry needs
