@@ -11,6 +11,8 @@ import (
 
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
+	"github.com/conninfo/conninfo/getinfo"
+	"github.com/conninfo/conninfo/scrub"
 )
 
 // interleave runs bare and real alternately in chunks, so that both see
@@ -223,7 +225,12 @@ func BenchmarkChurnDuringSnapshot(b *testing.B) {
 
 // BenchmarkMemory opens 1,000,000 connections with fingerprints and a
 // circuit with two legs for every two of them, and reports the heap they
-// take (targets: at most 256 bytes per connection, 128 per leg).
+// take (targets: at most 256 bytes per connection, 128 per leg); then it
+// answers their conn/all of 2,000,000 lines twice, live, through one
+// controller's ReplyWriter, and reports what the second reply allocated
+// and what stayed on the heap after it (target: at most a 256 KiB chunk
+// and a constant per formatting worker, whatever the reply's size, and
+// at most 1 MiB kept by the controller's writer).
 func BenchmarkMemory(b *testing.B) {
 	const n = 1_000_000
 	for b.Loop() {
@@ -255,9 +262,45 @@ func BenchmarkMemory(b *testing.B) {
 		perLeg := float64(after.HeapAlloc-mid.HeapAlloc) / n
 		b.ReportMetric(perConn, "B/conn")
 		b.ReportMetric(perLeg, "B/leg")
+
+		m := getinfo.NewMux()
+		(&getinfo.Conns{Source: reg, Policy: scrub.TestNetwork()}).Register(m)
+		var rw getinfo.ReplyWriter
+		var sent countingWriter
+		var cold, warm, replied runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&cold)
+		if err := rw.Write(&sent, m, []string{"conn/all"}); err != nil { // the first: the snapshot's scratch space grows
+			b.Fatal(err)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&warm)
+		if err := rw.Write(&sent, m, []string{"conn/all"}); err != nil {
+			b.Fatal(err)
+		}
+		runtime.ReadMemStats(&replied)
+		allocated := replied.TotalAlloc - warm.TotalAlloc
+		runtime.GC()
+		runtime.ReadMemStats(&replied)
+		b.ReportMetric(float64(sent.n/2), "reply-bytes")
+		b.ReportMetric(float64(allocated), "B-alloc/reply")
+		b.ReportMetric(float64(int64(replied.HeapAlloc)-int64(warm.HeapAlloc)), "B-kept/reply")
+		// The registry keeps the snapshot's scratch (the pointers of the
+		// lines, copied under its lock) for the next one: per line, not
+		// per reply.
+		b.ReportMetric(float64(int64(warm.HeapAlloc)-int64(cold.HeapAlloc))/float64(2*n), "B-scratch/line")
+		runtime.KeepAlive(&rw)
 		runtime.KeepAlive(conns)
 		runtime.KeepAlive(reg)
 	}
+}
+
+// countingWriter counts what is written to it.
+type countingWriter struct{ n int }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += len(p)
+	return len(p), nil
 }
 
 // BenchmarkBindExitLegs binds 16,000 exit streams to one circuit, as an

@@ -190,11 +190,6 @@ func (s *simulation) close() {
 		if s.far != nil {
 			s.far.close()
 		}
-		if s.ns != nil {
-			if err := s.ns.remove(); err != nil {
-				fmt.Fprintln(os.Stderr, "relaysim:", err)
-			}
-		}
 		s.mu.Lock()
 		links := make([]*link, 0, len(s.links))
 		for l := range s.links {
@@ -203,6 +198,15 @@ func (s *simulation) close() {
 		s.mu.Unlock()
 		for _, l := range links {
 			s.closeLink(l)
+		}
+		s.wg.Wait()
+		// Only now: the far ends closed first, so the relay's ends wait
+		// for their last ACK, which must still have a way back, or they
+		// would linger in LAST-ACK for minutes.
+		if s.ns != nil {
+			if err := s.ns.remove(); err != nil {
+				fmt.Fprintln(os.Stderr, "relaysim:", err)
+			}
 		}
 	})
 	s.wg.Wait()

@@ -56,7 +56,11 @@ func run(conns, runs int, netns bool, out io.Writer) error {
 	// theirs; the public tier answers every controller from its epoch's
 	// reply, encoded once. Each is measured against the tools in its run.
 	var ratios [2]map[string]float64
+	quiet, _ := countSockets()
 	for i, tier := range []string{"testnet", "public"} {
+		if i > 0 {
+			settle(quiet, out)
+		}
 		if ratios[i], err = measure(bin, tier, conns, runs, netns, out); err != nil {
 			return fmt.Errorf("%s tier: %w", tier, err)
 		}
@@ -316,6 +320,20 @@ func dialBine(addr string) (*control.Conn, error) {
 		return nil, err
 	}
 	return bc, nil
+}
+
+// settle waits, up to 90 s, for the sockets a run left in TIME_WAIT to go,
+// until the machine has about as many as before the first run, so that
+// the next run's ss does not list the last one's.
+func settle(quiet int, out io.Writer) {
+	t0 := time.Now()
+	for time.Since(t0) < 90*time.Second {
+		if n, err := countSockets(); err != nil || n <= quiet+64 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	fmt.Fprintf(out, "\n(waited %s for the last run's sockets to close)\n", time.Since(t0).Round(time.Second))
 }
 
 // countSockets counts the machine's TCP sockets, from /proc.
