@@ -72,7 +72,10 @@ type Conns struct {
 	Clock connstate.Clock
 	// Workers is how many goroutines may format one conn/all from a
 	// [PartitionedSource]: 0 means GOMAXPROCS, at most 8; 1 keeps the work
-	// on the caller's goroutine.
+	// on the caller's goroutine. In a reply (WriteReply, ReplyWriter) the
+	// snapshot is cut into parts of some MinPart lines that the workers
+	// format in turn, each into two buffers of its own, written out in
+	// order as they are done.
 	Workers int
 	// Seeds draws the public tier's secrets: first the two keys of its ID
 	// pseudonyms (scrub.NewPseudonyms), once, then the seed of each

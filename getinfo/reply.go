@@ -27,7 +27,11 @@ const okLine = "250 OK\r\n"
 //     says.
 //
 // All keys are answered before anything is written, so a handler's error
-// never leaves a partial line. An error from w is returned wrapped. A nil h
+// never leaves a partial line; conn/all of a [Conns], which cannot fail,
+// is the exception: its lines are streamed into the reply in wire form as
+// they are formatted, a chunk at a time, so that no reply holds it whole.
+// Should its source panic part-way, the reply is cut short and an error
+// returned (and given to OnInternalError): close the connection then. An error from w is returned wrapped. A nil h
 // recognizes no key. WriteReply takes a [ReplyWriter] from a pool; a
 // connection that answers many GETINFOs, some large, should keep its own.
 func WriteReply(w io.Writer, h Handler, keys []string) error {

@@ -21,9 +21,19 @@
 // relay's does: the far ends (the clients, the peer relays, the exit
 // streams' destination) run in child processes, relaysim's own executable
 // started again, which end when it does (a child's standard input ends;
-// on Linux a SIGKILL of relaysim kills them too). So `ss -tnp` or
-// `lsof -p PID` lists about -conns sockets for it, as for a relay holding
-// that many connections.
+// on Linux a SIGKILL of relaysim kills them too). So `lsof -p PID` lists
+// about -conns sockets for it, as for a relay holding that many
+// connections.
+//
+// With -netns (Linux, as root) the far ends run in a network namespace of
+// their own, relaysim-PID, joined to relaysim's by a veth pair with a /30
+// of the benchmarking range 198.18.0.0/15: the ORPort and DirPort listen
+// on relaysim's end of it, the control port stays on 127.0.0.1, and the
+// namespace has no route but the link's and no IPv6, so nothing in it can
+// reach anything else. Then `ss -tnp` on the machine lists only the
+// relay's sockets, as on a relay's host. The namespace and the link go
+// when relaysim ends; one a SIGKILL left behind is removed by the next
+// run. Without root, or off Linux, -netns says why and exits 2.
 //
 // Usage:
 //
@@ -45,6 +55,7 @@
 //	                   private-exit, concentration, non-exit-streams, resets, hidden (default none)
 //	-metrics ADDR      serve Prometheus metrics at http://ADDR/metrics
 //	-metrics-policy N  the networks (comma-separated) whose clients -metrics serves (default loopback)
+//	-netns             the far ends in a network namespace of their own (Linux, root)
 //
 // SIGINT and SIGTERM end it cleanly.
 package main

@@ -38,9 +38,9 @@ func NeverReads(t testing.TB, addr string, auth controlporttest.Auth, lim Limits
 		// maxHeapGrowth: a server that buffered what the stuck controller
 		// asked for would hold some 175 MB. One that does not holds a reply
 		// in progress (a few hundred KB here), its connection buffers (tens
-		// of KB), and at most getinfo.MaxRetained (32 MiB) of reply buffers
-		// kept for reuse; 64 MiB is twice that, room for the test's own
-		// allocations, and well under what buffering would take.
+		// of KB), and at most getinfo.MaxRetained (1 MiB) of reply buffers
+		// kept for reuse; 64 MiB leaves room for the test's own
+		// allocations, and is well under what buffering would take.
 		maxHeapGrowth = 64 << 20
 	)
 	line := "GETINFO" + strings.Repeat(" events/names", keys) + "\r\n"
