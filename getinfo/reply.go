@@ -31,9 +31,10 @@ const okLine = "250 OK\r\n"
 // is the exception: its lines are streamed into the reply in wire form as
 // they are formatted, a chunk at a time, so that no reply holds it whole.
 // Should its source panic part-way, the reply is cut short and an error
-// returned (and given to OnInternalError): close the connection then. An error from w is returned wrapped. A nil h
-// recognizes no key. WriteReply takes a [ReplyWriter] from a pool; a
-// connection that answers many GETINFOs, some large, should keep its own.
+// returned (and given to OnInternalError): close the connection then. An
+// error from w is returned wrapped. A nil h recognizes no key. WriteReply
+// takes a [ReplyWriter] from a pool; a connection that answers many
+// GETINFOs, some large, should keep its own.
 func WriteReply(w io.Writer, h Handler, keys []string) error {
 	rw := replyPool.Get().(*ReplyWriter)
 	defer func() {
@@ -168,10 +169,9 @@ func (rw *ReplyWriter) evaluate(h Handler, keys []string) *Error {
 			}
 			continue
 		}
-		if s, e := streamOf(h, key); e != nil || s != nil {
-			if e != nil && e.Code == StatusInternal {
-				return e
-			}
+		if s, e := streamOf(h, key); e != nil {
+			return e // a 551: its handler panicked
+		} else if s != nil {
 			rw.spans = append(rw.spans, span{stream: s})
 			continue
 		}
