@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/conninfo/conninfo/connstate"
-
 	"github.com/conninfo/conninfo/format"
 	"github.com/conninfo/conninfo/scrub"
 )
@@ -49,6 +48,7 @@ type keyLines struct {
 	w     io.Writer
 	key   string
 	head  int // where the key's first reply line starts in out
+	body  int // where its first line of value starts, past "250+KEY=\r\n"
 	lines int
 	err   error // the first error of w: the writer stops
 }
@@ -59,6 +59,7 @@ func (k *keyLines) next() {
 	if k.lines == 0 {
 		k.head = len(k.out)
 		k.out = append(AppendEscapedKey(append(k.out, "250+"...), k.key), "=\r\n"...)
+		k.body = len(k.out)
 	}
 }
 
@@ -83,16 +84,15 @@ func (k *keyLines) end() {
 	case 1:
 		// "250+KEY=\r\nLINE\r\n" becomes "250-KEY=LINE\r\n".
 		k.out[k.head+3] = '-'
-		eq := k.head + 4 + len(AppendEscapedKey(nil, k.key)) + 1
-		k.out = append(k.out[:eq], k.out[eq+2:]...)
+		k.out = append(k.out[:k.body-2], k.out[k.body:]...)
 	default:
 		k.out = append(k.out, ".\r\n"...)
 	}
 }
 
-// lines2 adds n lines formatted beforehand, each ending in CR LF, written
-// straight from b once a second line is in; it reports whether to go on.
-func (k *keyLines) lines2(b []byte, n int) bool {
+// addLines adds n lines formatted beforehand, each ending in CR LF, as
+// raw does once a second line is in; it reports whether to go on.
+func (k *keyLines) addLines(b []byte, n int) bool {
 	if n == 0 {
 		return true
 	}
@@ -100,17 +100,9 @@ func (k *keyLines) lines2(b []byte, n int) bool {
 	k.lines += n
 	if k.lines == 1 {
 		k.out = append(k.out, b...) // end may yet rewrite it
-		return true
+	} else {
+		k.raw(b)
 	}
-	if len(k.out)+len(b) <= chunk {
-		k.out = append(k.out, b...)
-		if len(k.out) >= chunk {
-			_, k.err = k.w.Write(k.out)
-			k.out = k.out[:0]
-		}
-		return k.err == nil
-	}
-	k.raw(b)
 	return k.err == nil
 }
 
@@ -165,7 +157,7 @@ func (h *Conns) streamAll(k *keyLines, at time.Time, policy scrub.Policy) {
 	}
 	parts, release := ps.EntryPartsAt(at, n)
 	defer release()
-	if len(parts) < 2*workers || workers == 1 {
+	if len(parts) < 2*workers { // one worker, or too few parts to share
 		for _, p := range parts {
 			if !h.streamPart(k, p, policy) {
 				return
@@ -269,7 +261,7 @@ func (h *Conns) streamParallel(k *keyLines, parts []iter.Seq[*connstate.Entry], 
 		if f.panics != nil {
 			panic(f.panics) // on the caller's goroutine, which turns it into an error
 		}
-		if !k.lines2(f.buf, f.lines) {
+		if !k.addLines(f.buf, f.lines) {
 			return
 		}
 		free[j] <- f.buf
