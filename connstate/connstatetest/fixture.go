@@ -484,7 +484,7 @@ func (f *Fixture) BuildShuffled(seed uint64) (*connstate.Registry, *Clock, error
 }
 
 func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
-	conns, circs := newScatter(shuffle), newScatter(shuffle)
+	connHoles, circHoles := newScatter(shuffle), newScatter(shuffle)
 	if shuffle != nil {
 		var fps, legs int
 		for _, c := range f.Conns {
@@ -495,10 +495,10 @@ func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
 		for _, c := range f.Circuits {
 			legs += len(c.Legs)
 		}
-		conns.fill(reflect.TypeFor[connstate.Conn](), len(f.Conns))
-		conns.fill(reflect.TypeFor[connstate.Fingerprint](), fps)
-		circs.fill(reflect.TypeFor[connstate.Circuit](), len(f.Circuits))
-		circs.fill(reflect.TypeFor[connstate.Leg](), legs)
+		connHoles.fill(reflect.TypeFor[connstate.Conn](), len(f.Conns))
+		connHoles.fill(reflect.TypeFor[connstate.Fingerprint](), fps)
+		circHoles.fill(reflect.TypeFor[connstate.Circuit](), len(f.Circuits))
+		circHoles.fill(reflect.TypeFor[connstate.Leg](), legs)
 	}
 	var oldest time.Duration
 	for _, c := range f.Conns {
@@ -510,10 +510,10 @@ func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
 	reg := connstate.NewRegistry(connstate.WithClock(clk))
 
 	l := &Loaded{Conns: make(map[uint64]*connstate.Conn, len(f.Conns)), Circuits: map[uint64]*connstate.Circuit{}, Legs: map[[2]uint64]*connstate.Leg{}}
-	handles := l.Conns
+	conns := l.Conns
 	for i, c := range sortedBy(f.Conns, func(c Conn) uint64 { return c.ID }) {
-		conns.at(i, len(f.Conns))
-		if _, dup := handles[c.ID]; dup {
+		connHoles.at(i, len(f.Conns))
+		if _, dup := conns[c.ID]; dup {
 			return nil, fmt.Errorf("%w: connection %d declared twice", ErrFixture, c.ID)
 		}
 		clk.Set(now.Add(-c.Age))
@@ -532,19 +532,19 @@ func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
 		}
 		h.AddRead(c.Read)
 		h.AddWritten(c.Written)
-		handles[c.ID] = h
+		conns[c.ID] = h
 	}
-	conns.done()
+	connHoles.done()
 	clk.Set(now)
 	for i, c := range sortedBy(f.Circuits, func(c Circuit) uint64 { return c.ID }) {
-		circs.at(i, len(f.Circuits))
+		circHoles.at(i, len(f.Circuits))
 		circ, err := reg.OpenCircuit(connstate.CircuitConfig{ID: c.ID, Origin: c.Origin})
 		if err != nil {
 			return nil, fmt.Errorf("%w: circuit %d: %w", ErrFixture, c.ID, err)
 		}
 		l.Circuits[c.ID] = circ
 		for _, lg := range c.Legs {
-			conn, ok := handles[lg.ConnID]
+			conn, ok := conns[lg.ConnID]
 			if !ok {
 				return nil, fmt.Errorf("%w: circuit %d: leg on undeclared connection %d", ErrFixture, c.ID, lg.ConnID)
 			}
@@ -557,10 +557,10 @@ func (f *Fixture) open(shuffle *rand.Rand) (*Loaded, error) {
 			l.Legs[[2]uint64{c.ID, lg.ConnID}] = leg
 		}
 	}
-	circs.done()
+	circHoles.done()
 	for _, c := range f.Conns {
 		if c.Closed {
-			if err := handles[c.ID].Close(); err != nil {
+			if err := conns[c.ID].Close(); err != nil {
 				return nil, fmt.Errorf("%w: connection %d: %w", ErrFixture, c.ID, err)
 			}
 		}
