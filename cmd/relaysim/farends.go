@@ -66,11 +66,7 @@ func startFarEnds(target int, orAddr, dirAddr string, host netip.Addr, ns *netns
 		if i == 0 {
 			mode = "listen"
 		}
-		cmd := exec.Command(self, orAddr, dirAddr, host.String(), mode)
-		if ns != nil {
-			cmd = ns.command(self, orAddr, dirAddr, host.String(), mode)
-		}
-		first, err := f.start(cmd, dialed)
+		first, err := f.start(ns.command(self, orAddr, dirAddr, host.String(), mode), dialed)
 		if err == nil && i == 0 {
 			err = f.readListening(first)
 		}

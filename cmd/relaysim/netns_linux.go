@@ -74,8 +74,11 @@ func newNetns() (*netns, error) {
 	return n, nil
 }
 
-// command runs the program in the namespace.
+// command runs the program in the namespace; a nil n, where relaysim is.
 func (n *netns) command(name string, args ...string) *exec.Cmd {
+	if n == nil {
+		return exec.Command(name, args...)
+	}
 	return exec.Command("ip", append([]string{"netns", "exec", n.name, name}, args...)...)
 }
 

@@ -15,6 +15,7 @@ func newNetns() (*netns, error) {
 	return nil, fmt.Errorf("%w: network namespaces are Linux's", errNetnsUnavailable)
 }
 
+// command runs the program where relaysim is: there is no namespace.
 func (n *netns) command(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
 
 func (n *netns) remove() error { return nil }
