@@ -16,6 +16,7 @@ import (
 	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/connstate/connstatetest"
 	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/internal/entrytest"
 )
 
 var moria1 = mustFP("9695DFC35FFEB861329B9F1AB04C46397020CE31")
@@ -139,44 +140,11 @@ func normalize(ap netip.AddrPort) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap().WithZone(""), ap.Port())
 }
 
-// genEntry draws any entry with valid flags: every address form, extreme numbers.
-func genEntry() *rapid.Generator[connstate.Entry] {
-	return rapid.Custom(func(t *rapid.T) connstate.Entry {
-		e := connstate.Entry{
-			ConnID:    rapid.Uint64Min(1).Draw(t, "conn"),
-			CircID:    rapid.Uint64().Draw(t, "circ"),
-			LocalPort: rapid.Uint16().Draw(t, "lport"),
-			Read:      rapid.Uint64().Draw(t, "read"),
-			Written:   rapid.Uint64().Draw(t, "written"),
-			Uptime:    rapid.Uint64().Draw(t, "uptime"),
-			Flags: connstate.Flags{
-				Direction:   rapid.SampledFrom([]connstate.Direction{connstate.Inbound, connstate.Outbound}).Draw(t, "dir"),
-				Established: rapid.Bool().Draw(t, "est"),
-				Usage:       connstate.Usage(rapid.IntRange(1, 5).Draw(t, "usage")),
-				Network:     rapid.SampledFrom([]connstate.Network{connstate.NetworkTor, connstate.NetworkOutside}).Draw(t, "net"),
-			},
-		}
-		if rapid.Bool().Draw(t, "hasFP") {
-			copy(e.Fingerprint[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "fp"))
-		}
-		port := rapid.Uint16().Draw(t, "port")
-		switch rapid.IntRange(0, 3).Draw(t, "family") {
-		case 1:
-			e.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, "v4"))), port)
-		case 2:
-			e.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "v6"))), port)
-		case 3:
-			e.Remote = netip.AddrPortFrom(netip.AddrFrom16([16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "v6z"))).WithZone("eth0"), port)
-		}
-		return e
-	})
-}
-
 // TestRoundTrip: Parse(AppendEntry(e)) is e, up to the address
 // normalisation the wire format defines (IPv4-mapped as IPv4, no zone).
 func TestRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		e := genEntry().Draw(t, "entry")
+		e := entrytest.Entry().Draw(t, "entry")
 		line := string(format.AppendEntry(nil, &e))
 		got, err := format.Parse(line)
 		require.NoError(t, err, line)
@@ -193,7 +161,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestAllAndParseAll(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		entries := rapid.SliceOfN(genEntry(), 0, 40).Draw(t, "entries")
+		entries := rapid.SliceOfN(entrytest.Entry(), 0, 40).Draw(t, "entries")
 		value := format.AppendAll(nil, pointers(entries))
 		assert.Equal(t, len(entries) > 1, bytes.Contains(value, []byte("\n")), "lines joined by LF")
 		assert.False(t, bytes.HasSuffix(value, []byte("\n")), "no trailing newline")

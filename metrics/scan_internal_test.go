@@ -1,47 +1,26 @@
 package metrics
 
 import (
-	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
 
-	"github.com/conninfo/conninfo/connstate"
 	"github.com/conninfo/conninfo/format"
+	"github.com/conninfo/conninfo/internal/entrytest"
 )
 
 // scan reads from any entry line the fields the entry was made of: the
 // oracle is the drawn entry, not a parser.
 func TestScanReadsEveryLine(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		e := connstate.Entry{
-			ConnID:    rapid.Uint64Min(1).Draw(t, "conn"),
-			CircID:    rapid.Uint64().Draw(t, "circ"),
-			LocalPort: rapid.Uint16().Draw(t, "lport"),
-			Read:      rapid.Uint64().Draw(t, "read"),
-			Written:   rapid.Uint64().Draw(t, "written"),
-			Uptime:    rapid.Uint64().Draw(t, "uptime"),
-			Flags: connstate.Flags{
-				Direction:   rapid.SampledFrom([]connstate.Direction{connstate.Inbound, connstate.Outbound}).Draw(t, "dir"),
-				Established: rapid.Bool().Draw(t, "est"),
-				Usage:       connstate.Usage(rapid.IntRange(1, 5).Draw(t, "usage")),
-				Network:     rapid.SampledFrom([]connstate.Network{connstate.NetworkTor, connstate.NetworkOutside}).Draw(t, "net"),
-			},
-		}
+		e := entrytest.Entry().Draw(t, "entry")
 		family := 0
-		switch rapid.IntRange(0, 2).Draw(t, "family") {
-		case 1:
-			e.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, "v4"))), 9001)
-			family = 1
-		case 2:
-			a := netip.AddrFrom16([16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "v6")))
-			e.Remote = netip.AddrPortFrom(a, 443)
+		if a := e.Remote.Addr(); a.Is4() || a.Is4In6() {
+			family = 1 // an IPv4-mapped address is written as IPv4
+		} else if a.IsValid() {
 			family = 2
-			if a.Is4In6() {
-				family = 1 // written as IPv4
-			}
 		}
 		b := format.AppendEntry(nil, &e)
 		l, ok := scan(b)
