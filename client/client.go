@@ -128,6 +128,11 @@ type Conn struct {
 	events  chan Event
 	done    chan struct{}
 	readErr error // set before done is closed
+	// closing is closed when the connection is given up, so that a reader
+	// holding a reply no command waits for (a server answering out of
+	// turn) stops waiting to hand it over.
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	lostMu sync.Mutex
 	lost   uint64
@@ -169,6 +174,7 @@ func newConn(nc net.Conn, timeout time.Duration) *Conn {
 	c := &Conn{
 		nc: nc, timeout: timeout, w: bufio.NewWriter(nc),
 		replies: make(chan replyOrErr, 1), events: make(chan Event, EventBuffer), done: make(chan struct{}),
+		closing: make(chan struct{}),
 	}
 	go c.readLoop(bufio.NewReaderSize(nc, 64<<10))
 	return c
@@ -177,6 +183,7 @@ func newConn(nc net.Conn, timeout time.Duration) *Conn {
 // Close closes the connection; the events channel is closed once its
 // reader ends.
 func (c *Conn) Close() error {
+	c.closeOnce.Do(func() { close(c.closing) })
 	err := c.nc.Close()
 	<-c.done
 	return err
@@ -220,7 +227,11 @@ func (c *Conn) readLoop(r *bufio.Reader) {
 			c.event(rep)
 			continue
 		}
-		c.replies <- replyOrErr{r: rep, sunk: sunk}
+		select {
+		case c.replies <- replyOrErr{r: rep, sunk: sunk}:
+		case <-c.closing:
+			return
+		}
 	}
 }
 
@@ -296,10 +307,7 @@ func (c *Conn) command(ctx context.Context, line string, sink func(line []byte))
 
 // abandon gives up the connection and waits for its reader, which may be
 // in a sink.
-func (c *Conn) abandon() {
-	c.nc.Close()
-	<-c.done
-}
+func (c *Conn) abandon() { c.Close() }
 
 func commandWord(line string) string {
 	w, _, _ := strings.Cut(line, " ")
