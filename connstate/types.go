@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+
+	"github.com/conninfo/conninfo/internal/hexupper"
 )
 
 // Direction says which side opened a connection.
@@ -205,30 +207,23 @@ func (fp Fingerprint) IsZero() bool {
 
 // AppendText appends the 40 upper-case hex digits of fp to b, or "0" for the
 // zero Fingerprint, as the OR_ID field of an entry line. It writes eight
-// digits at a time, with no table: entry lines are written by the hundred
-// thousand.
+// digits at a time ([hexupper.Digits8]) and tests for zero on the words it
+// converts: entry lines are written by the hundred thousand.
 func (fp Fingerprint) AppendText(b []byte) []byte {
-	if fp.IsZero() {
+	w0, w1, w2 := binary.BigEndian.Uint32(fp[0:]), binary.BigEndian.Uint32(fp[4:]), binary.BigEndian.Uint32(fp[8:])
+	w3, w4 := binary.BigEndian.Uint32(fp[12:]), binary.BigEndian.Uint32(fp[16:])
+	if w0|w1|w2|w3|w4 == 0 {
 		return append(b, '0')
 	}
 	n := len(b)
-	b = slices.Grow(b, 2*len(fp))[:n+2*len(fp)]
-	for i := 0; i < len(fp); i += 4 {
-		binary.BigEndian.PutUint64(b[n+2*i:], hex8(binary.BigEndian.Uint32(fp[i:])))
-	}
-	return b
-}
-
-// hex8 turns four bytes into eight upper-case hex digits, big-endian: it
-// spreads the nibbles one per byte, then adds '0', and 7 more to those from
-// 10 up, to reach 'A'.
-func hex8(u uint32) uint64 {
-	x := uint64(u)
-	x = (x | x<<16) & 0x0000FFFF0000FFFF
-	x = (x | x<<8) & 0x00FF00FF00FF00FF
-	x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
-	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101
-	return x + 0x3030303030303030 + letters*7
+	b = slices.Grow(b, 2*len(fp))
+	o := b[n : n+2*len(fp)]
+	binary.BigEndian.PutUint64(o[0:], hexupper.Digits8(w0))
+	binary.BigEndian.PutUint64(o[8:], hexupper.Digits8(w1))
+	binary.BigEndian.PutUint64(o[16:], hexupper.Digits8(w2))
+	binary.BigEndian.PutUint64(o[24:], hexupper.Digits8(w3))
+	binary.BigEndian.PutUint64(o[32:], hexupper.Digits8(w4))
+	return b[:n+2*len(fp)]
 }
 
 // String returns the 40 upper-case hex digits of fp, or "0" for the zero Fingerprint.
