@@ -335,8 +335,14 @@ func RoundHalfUp(n, m uint64) uint64 {
 	if m <= 1 {
 		return n
 	}
-	down := n - n%m
-	if n%m < m-m/2 { // below the half: m-m/2 is the half, rounded up for odd m
+	var r uint64
+	if m&(m-1) == 0 {
+		r = n & (m - 1) // every tier's default is a power of two: no division
+	} else {
+		r = n % m
+	}
+	down := n - r
+	if r < m-m/2 { // below the half: m-m/2 is the half, rounded up for odd m
 		return down
 	}
 	if down > math.MaxUint64-m {
