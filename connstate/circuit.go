@@ -48,9 +48,17 @@ type Circuit struct {
 	legs    []*Leg
 	in, out *Leg // the inbound and outbound legs, if bound
 	closed  bool
-	origin  bool   // set at open, never changed: read without the lock
-	purpose string // likewise
-	opened  int64  // likewise: Registry.now at open
+	// origin is set at open for an origin circuit, nil for the others,
+	// and never changed: read without the lock. What only origin circuits
+	// need lives apart, so that the circuits a relay carries by the
+	// hundred thousand fit a smaller size class (80 bytes, not 96).
+	origin *originCircuit
+}
+
+// originCircuit is what an origin circuit holds that the others do not.
+type originCircuit struct {
+	purpose string
+	opened  int64 // Registry.now at open
 }
 
 // Leg is the handle of one circuit's use of one connection. It counts that
@@ -77,7 +85,7 @@ func (c *Circuit) ID() uint64 {
 
 // Origin reports whether the circuit was opened as one this relay built
 // for its own use ([CircuitConfig.Origin]); false for a nil *Circuit.
-func (c *Circuit) Origin() bool { return c != nil && c.origin }
+func (c *Circuit) Origin() bool { return c != nil && c.origin != nil }
 
 // registered reports whether c was returned by Registry.OpenCircuit.
 func (c *Circuit) registered() bool { return c != nil && c.reg != nil }
@@ -203,7 +211,7 @@ func (c *Circuit) Close() error {
 	c.closed = true
 	c.legs, c.in, c.out = nil, nil, nil
 	r.circs.remove(c.id)
-	if c.origin {
+	if c.origin != nil {
 		r.origins.remove(c.id)
 	}
 	return nil

@@ -30,7 +30,7 @@ func (r *Registry) OriginCircuits() []OriginCircuit {
 	circs := r.origins.appendLive(nil)
 	out := make([]OriginCircuit, 0, len(circs))
 	for _, c := range circs {
-		oc := OriginCircuit{ID: c.id, Purpose: c.purpose, Opened: r.epoch.Add(time.Duration(c.opened))}
+		oc := OriginCircuit{ID: c.id, Purpose: c.origin.purpose, Opened: r.epoch.Add(time.Duration(c.origin.opened))}
 		if leg := c.out; leg != nil && !leg.conn.Closed() {
 			leg.conn.fill(&oc.FirstHop, now, c.id, leg.read.Load(), leg.written.Load())
 			oc.FirstHop.Origin = true

@@ -307,7 +307,10 @@ func (r *Registry) OpenCircuit(cfg CircuitConfig) (*Circuit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (open circuit)", err)
 	}
-	c := &Circuit{reg: r, id: id, origin: cfg.Origin, purpose: purpose, opened: opened}
+	c := &Circuit{reg: r, id: id}
+	if cfg.Origin {
+		c.origin = &originCircuit{purpose: purpose, opened: opened}
+	}
 	r.lastCircID = id
 	r.circs.add(id, c)
 	if cfg.Origin {

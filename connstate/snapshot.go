@@ -133,7 +133,7 @@ func (s *snapshot) touch(from, to int) {
 	}
 	for _, lr := range legs {
 		sum += lr.leg.conn.id // the connection's line, and the circuit's origin
-		if lr.leg.circ.origin {
+		if lr.leg.circ.origin != nil {
 			sum++
 		}
 	}
@@ -166,7 +166,7 @@ func (c *Conn) fillOwn(e *Entry, now int64) {
 // fill writes the leg's line into *e.
 func (l *Leg) fill(e *Entry, now int64, circ uint64) {
 	l.conn.fill(e, now, circ, l.read.Load(), l.written.Load())
-	e.Origin = l.circ.origin
+	e.Origin = l.circ.origin != nil
 }
 
 // visibleAt reports whether the leg shows in a snapshot at generation g:
