@@ -50,7 +50,25 @@ type keyLines struct {
 	head  int // where the key's first reply line starts in out
 	body  int // where its first line of value starts, past "250+KEY=\r\n"
 	lines int
+	sent  int   // bytes written to w so far
 	err   error // the first error of w: the writer stops
+}
+
+// firstChunk is how much of a streamed value is encoded before its first
+// write: a small first chunk lets the controller start reading while the
+// rest is formatted, instead of waiting for a full chunk's worth of lines
+// (on a busy relay, a millisecond). The chunks grow to chunk from there.
+const firstChunk = 16 << 10
+
+// limit is how much out may hold before it is written: twice what was
+// sent, from firstChunk up to chunk.
+func (k *keyLines) limit() int { return min(max(2*k.sent, firstChunk), chunk) }
+
+// send writes b, counting what went.
+func (k *keyLines) send(b []byte) {
+	var n int
+	n, k.err = k.w.Write(b)
+	k.sent += n
 }
 
 // next readies out for a line: before the first, the key's header, a
@@ -69,8 +87,8 @@ func (k *keyLines) next() {
 func (k *keyLines) done() bool {
 	k.out = append(k.out, '\r', '\n')
 	k.lines++
-	if k.lines > 1 && len(k.out) >= chunk {
-		_, k.err = k.w.Write(k.out)
+	if k.lines > 1 && len(k.out) >= k.limit() {
+		k.send(k.out)
 		k.out = k.out[:0]
 	}
 	return k.err == nil
@@ -109,17 +127,17 @@ func (k *keyLines) addLines(b []byte, n int) bool {
 // raw adds reply lines made beforehand: in out if they fit the chunk, else
 // written straight from b, uncopied.
 func (k *keyLines) raw(b []byte) {
-	if len(k.out)+len(b) <= chunk {
+	if len(k.out)+len(b) <= k.limit() {
 		k.out = append(k.out, b...)
 		return
 	}
 	if len(k.out) > 0 {
-		if _, k.err = k.w.Write(k.out); k.err != nil {
+		if k.send(k.out); k.err != nil {
 			return
 		}
 		k.out = k.out[:0]
 	}
-	_, k.err = k.w.Write(b)
+	k.send(b)
 }
 
 // stream streams conn/all: the public tier's epoch reply, encoded once

@@ -97,10 +97,13 @@ func fixedSeeds() func() uint64 {
 // writes (never if 0).
 type boundedWriter struct {
 	writes, largest, failAfter int
-	total                      int
+	total, first               int
 }
 
 func (w *boundedWriter) Write(p []byte) (int, error) {
+	if w.writes == 0 {
+		w.first = len(p)
+	}
 	w.writes++
 	w.largest = max(w.largest, len(p))
 	w.total += len(p)
@@ -110,19 +113,28 @@ func (w *boundedWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// A live conn/all of any size goes out in chunks of a bounded size, and a
+// A live conn/all of any size goes out in chunks of a bounded size, the
+// first a small one so that the controller can start reading early, and a
 // write that fails stops it at once with the error.
 func TestConnAllStreamsInChunks(t *testing.T) {
 	reg, _, err := connstatetest.BusyRelay(5, 20000).Build() // 100,000 lines, some 7 MB
 	require.NoError(t, err)
+	for _, workers := range []int{1, 4} {
+		m := getinfo.NewMux()
+		(&getinfo.Conns{Source: reg, Policy: scrub.TestNetwork(), Workers: workers}).Register(m)
+		var rw getinfo.ReplyWriter
+		w := &boundedWriter{}
+		require.NoError(t, rw.Write(w, m, []string{"conn/all"}))
+		assert.Greater(t, w.total, 5<<20, "workers %d", workers)
+		assert.LessOrEqual(t, w.largest, 256<<10+512, "workers %d: a chunk and at most a line more", workers)
+		assert.LessOrEqual(t, w.first, 16<<10+512, "workers %d: the first chunk is small", workers)
+		assert.Greater(t, w.first, 8<<10, "workers %d: but not tiny", workers)
+		assert.Greater(t, w.writes, 20, "workers %d", workers)
+	}
+
 	m := getinfo.NewMux()
 	(&getinfo.Conns{Source: reg, Policy: scrub.TestNetwork()}).Register(m)
 	var rw getinfo.ReplyWriter
-	w := &boundedWriter{}
-	require.NoError(t, rw.Write(w, m, []string{"conn/all"}))
-	assert.Greater(t, w.total, 5<<20)
-	assert.LessOrEqual(t, w.largest, 256<<10+512, "a chunk and at most a line more")
-	assert.Greater(t, w.writes, 20)
 
 	failing := &boundedWriter{failAfter: 3}
 	err = rw.Write(failing, m, []string{"conn/all"})
