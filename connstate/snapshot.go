@@ -6,24 +6,25 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // snapshot is the membership of the registry at one instant: the pointers
-// a snapshot copies under the lock, and the legs flattened after it. Its
-// arrays are kept in Registry.spare for the next snapshot, so that a warm
-// one allocates nothing.
+// a snapshot copies under the lock. Its arrays are kept in Registry.spare
+// for the next snapshot, so that a warm one allocates nothing.
+//
+// Its lines are numbered by position: positions below len(conns) are the
+// connections' own lines, and each position above is a circuit, whose
+// lines are its legs'. Parts are runs of positions, so that no pass over
+// the legs (a cache miss per circuit, on one goroutine) is needed before
+// the workers start: each finds its circuits' legs as it goes.
 type snapshot struct {
 	conns []*Conn
 	circs []circuitLegs
-	legs  []legRef // circs flattened, so that a part can start at any line
+	legs  int // the legs of circs, in all
 	now   int64
 	gen   uint64
 	entry Entry // what Entries yields, here so that it needs no allocation
-}
-
-type legRef struct {
-	circ uint64
-	leg  *Leg
 }
 
 type circuitLegs struct {
@@ -32,9 +33,9 @@ type circuitLegs struct {
 }
 
 // capture takes a snapshot. The read lock is held while the pointers of
-// the open connections and of the circuits' legs are copied into scratch
-// space kept from the last snapshot; the legs are flattened after it,
-// since a published legs array never changes.
+// the open connections and the circuits' legs arrays are copied into
+// scratch space kept from the last snapshot: a published legs array never
+// changes, so its elements are read later, without the lock.
 //
 // Uptimes are computed at now, registry-relative nanoseconds. With
 // originOnly, only the legs of origin circuits are taken: the others are
@@ -54,16 +55,11 @@ func (r *Registry) capture(now int64, originOnly bool) *snapshot {
 	for _, sl := range circs.slots {
 		if sl.p != nil && len(sl.p.legs) > 0 {
 			s.circs = append(s.circs, circuitLegs{id: sl.id, legs: sl.p.legs})
+			s.legs += len(sl.p.legs)
 		}
 	}
 	s.gen = r.gen
 	r.mu.RUnlock()
-
-	for _, cl := range s.circs {
-		for _, l := range cl.legs {
-			s.legs = append(s.legs, legRef{cl.id, l})
-		}
-	}
 	return s
 }
 
@@ -72,86 +68,135 @@ func (r *Registry) capture(now int64, originOnly bool) *snapshot {
 func (r *Registry) release(s *snapshot) {
 	clear(s.conns)
 	clear(s.circs)
-	clear(s.legs)
-	s.conns, s.circs, s.legs = s.conns[:0], s.circs[:0], s.legs[:0]
+	s.conns, s.circs, s.legs = s.conns[:0], s.circs[:0], 0
 	r.spare.Store(s)
 }
 
 // lines is how many lines the snapshot may yield: some legs may turn out
 // to be on connections that had closed at its instant.
-func (s *snapshot) lines() int { return len(s.conns) + len(s.legs) }
+func (s *snapshot) lines() int { return len(s.conns) + s.legs }
 
-// line fills e with line i, and reports false for a leg whose connection
-// had closed at the snapshot's instant. It is the one place that says what
-// a line holds; lookupEntry shares its parts.
-func (s *snapshot) line(i int, e *Entry) bool {
-	if i < len(s.conns) {
-		s.conns[i].fillOwn(e, s.now)
-		return true
+// positions is how many positions the snapshot has.
+func (s *snapshot) positions() int { return len(s.conns) + len(s.circs) }
+
+// linesAt returns how many lines position p may yield.
+func (s *snapshot) linesAt(p int) int {
+	if p < len(s.conns) {
+		return 1
 	}
-	lr := s.legs[i-len(s.conns)]
-	if !lr.leg.visibleAt(s.gen) {
-		return false
-	}
-	lr.leg.fill(e, s.now, lr.circ)
-	return true
+	return len(s.circs[p-len(s.conns)].legs)
 }
 
-// each yields lines from up to to, in e, until yield returns false.
+// cut returns the positions that split the snapshot into n runs of about
+// as many lines each: cuts[i] to cuts[i+1] is run i. It reads only the
+// snapshot's own arrays, which lie together.
+func (s *snapshot) cut(n int) []int {
+	cuts := make([]int, n+1)
+	total, seen, p := s.lines(), 0, 0
+	for i := 1; i < n; i++ {
+		for want := total * i / n; p < s.positions() && seen+s.linesAt(p) <= want; p++ {
+			seen += s.linesAt(p)
+		}
+		cuts[i] = p
+	}
+	cuts[n] = s.positions()
+	return cuts
+}
+
+// each yields the lines of positions from up to to, in e, until yield
+// returns false; a leg whose connection had closed at the snapshot's
+// instant is left out. It is the one place that says what a line holds;
+// LookupEntry shares its parts.
 func (s *snapshot) each(from, to int, e *Entry, yield func(*Entry) bool) {
+	n := len(s.conns)
 	for i := from; i < to; i += touchBatch {
 		end := min(i+touchBatch, to)
 		s.touch(i, end)
 		for j := i; j < end; j++ {
-			if s.line(j, e) && !yield(e) {
-				return
+			if j < n {
+				s.conns[j].fillOwn(e, s.now)
+				if !yield(e) {
+					return
+				}
+				continue
+			}
+			cl := s.circs[j-n]
+			for _, l := range cl.legs {
+				if !l.visibleAt(s.gen) {
+					continue
+				}
+				l.fill(e, s.now, cl.id)
+				if !yield(e) {
+					return
+				}
 			}
 		}
 	}
 }
 
-// touchBatch is how many lines touch reads ahead: enough misses at once
-// to keep the memory system busy, few enough that they stay in L1.
+// touchBatch is how many positions touch reads ahead: enough misses at
+// once to keep the memory system busy, few enough that they stay in L1.
 const touchBatch = 16
 
-// touch reads a word of every object that lines from up to to will read,
-// one kind after another, so that their cache misses overlap instead of
-// coming one after another as filling each line in turn would have them:
-// on a live relay's heap, where neighbouring lines' objects lie far
-// apart, those misses are most of a snapshot's cost. A test of the
-// reads' sum keeps the compiler from dropping them.
+// touch reads a word of every object that positions from up to to will
+// read, one kind after another, so that their cache misses overlap instead
+// of coming one after another as filling each line in turn would have
+// them: on a live relay's heap, where neighbouring lines' objects lie far
+// apart, those misses are most of a snapshot's cost. A test of the reads'
+// sum keeps the compiler from dropping them.
 func (s *snapshot) touch(from, to int) {
 	var sum uint64
 	n := len(s.conns)
 	for i := from; i < min(to, n); i++ {
 		c := s.conns[i]
 		sum += c.id + c.read.Load() // both of its cache lines
-	}
-	legs := s.legs[max(from, n)-n : max(to, n)-n]
-	for _, lr := range legs {
-		sum += uint64(lr.leg.role) // the leg, and with it its conn and circ pointers
-	}
-	for _, lr := range legs {
-		sum += lr.leg.conn.id // the connection's line, and the circuit's origin
-		if lr.leg.circ.origin != nil {
-			sum++
-		}
-	}
-	for i := from; i < to; i++ {
-		var c *Conn
-		if i < n {
-			c = s.conns[i]
-		} else {
-			c = s.legs[i-n].leg.conn
-		}
 		if fp := c.fp.Load(); fp != nil {
 			sum += uint64(fp[0]) // a relay's fingerprint, apart from its connection
+		}
+	}
+	if to <= n {
+		if sum == touchNever {
+			touchSink.Add(1)
+		}
+		return
+	}
+	circs := s.circs[max(from, n)-n : to-n]
+	legs := 0
+	for _, cl := range circs {
+		sum += uint64(uintptr(unsafe.Pointer(cl.legs[0]))) // the legs array
+		legs += len(cl.legs)
+	}
+	if legs > maxTouchLegs {
+		circs = nil // a wide circuit: its legs would not stay in L1 until filled
+	}
+	for _, cl := range circs {
+		for _, l := range cl.legs {
+			sum += uint64(l.role) // the leg, and with it its conn and circ pointers
+		}
+	}
+	for _, cl := range circs {
+		for _, l := range cl.legs {
+			sum += l.conn.id // the connection's line, and the circuit's origin
+			if l.circ.origin != nil {
+				sum++
+			}
+		}
+	}
+	for _, cl := range circs {
+		for _, l := range cl.legs {
+			if fp := l.conn.fp.Load(); fp != nil {
+				sum += uint64(fp[0])
+			}
 		}
 	}
 	if sum == touchNever {
 		touchSink.Add(1)
 	}
 }
+
+// maxTouchLegs bounds the legs touch reads ahead: circuits have a few legs
+// each, but an exit circuit may have thousands.
+const maxTouchLegs = 4 * touchBatch
 
 // touchNever is a sum touch is never expected to see; touchSink counts it.
 const touchNever = 0x5eed_5eed_5eed_5eed
@@ -201,7 +246,7 @@ func (r *Registry) walk(yield func(*Entry) bool) {
 	}
 	s := r.capture(r.now(), false)
 	defer r.release(s)
-	s.each(0, s.lines(), &s.entry, yield)
+	s.each(0, s.positions(), &s.entry, yield)
 }
 
 // MinPart is the fewest entries [Registry.EntryParts] puts in a part:
@@ -257,11 +302,11 @@ func (r *Registry) entryParts(at time.Time, n int, originOnly bool) (parts []ite
 			r.release(s)
 		}
 	}
-	total := s.lines()
-	n = max(min(n, total/MinPart), 1)
+	n = max(min(n, s.lines()/MinPart), 1)
+	cuts := s.cut(n)
 	parts = make([]iter.Seq[*Entry], n)
 	for i := range parts {
-		from, to := total*i/n, total*(i+1)/n
+		from, to := cuts[i], cuts[i+1]
 		parts[i] = func(yield func(*Entry) bool) {
 			for {
 				v := refs.Load()
