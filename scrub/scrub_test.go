@@ -217,7 +217,9 @@ func TestRoundHalfUp(t *testing.T) {
 func TestRoundHalfUpProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		n := rapid.Uint64().Draw(t, "n")
-		m := rapid.Uint64Range(2, 1<<40).Draw(t, "m")
+		// Powers of two take a mask instead of a division: draw them often.
+		powerOfTwo := rapid.Map(rapid.IntRange(1, 63), func(k int) uint64 { return 1 << k })
+		m := rapid.OneOf(rapid.Uint64Range(2, 1<<40), powerOfTwo).Draw(t, "m")
 		got := scrub.RoundHalfUp(n, m)
 		assert.Zero(t, got%m, "a multiple of m")
 		var dist uint64
@@ -229,6 +231,9 @@ func TestRoundHalfUpProperties(t *testing.T) {
 		assert.LessOrEqual(t, dist, m, "within one step: %d -> %d", n, got)
 		if n <= math.MaxUint64-m {
 			assert.LessOrEqual(t, dist, m/2+m%2, "nearest multiple: %d -> %d", n, got)
+			if m%2 == 0 && n%m == m/2 {
+				assert.Greater(t, got, n, "a half rounds up: %d -> %d", n, got)
+			}
 		}
 	})
 }
