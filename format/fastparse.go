@@ -178,12 +178,7 @@ func addrPortField[T text](s T, i int) (ap netip.AddrPort, end int, ok bool) {
 		return ap, i + 1, true
 	}
 	if i < len(s) && s[i] == '[' {
-		j := i
-		for j < len(s) && s[j] != ' ' {
-			j++
-		}
-		ap, err := parseAddrPort(string(s[i:j]))
-		return ap, j, err == nil
+		return ipv6Field(s, i)
 	}
 	var a [4]byte
 	for k := range a {
@@ -207,6 +202,73 @@ func addrPortField[T text](s T, i int) (ap netip.AddrPort, end int, ok bool) {
 		return ap, i, false
 	}
 	return netip.AddrPortFrom(netip.AddrFrom4(a), uint16(port)), i, true
+}
+
+// ipv6Field reads "[IPv6]:PORT" at i, where s[i] is '[', by hand: the
+// address in lower-case hex groups of one to four digits, with at most one
+// "::", as AppendEntry writes it (and any other zero compression). It
+// reports false for anything else (upper case, a zone, a dotted tail),
+// which parseFields then reads: converting the bytes to a string for
+// netip would allocate a line.
+func ipv6Field[T text](s T, i int) (ap netip.AddrPort, end int, ok bool) {
+	var groups [8]uint16
+	n, gap := 0, -1 // groups read, and how many came before "::"
+	i++
+	if i+1 < len(s) && s[i] == ':' && s[i+1] == ':' {
+		gap, i = 0, i+2
+	}
+	for i < len(s) && s[i] != ']' {
+		if n == len(groups) {
+			return ap, i, false
+		}
+		var v uint16
+		digits := 0
+		for ; i < len(s) && digits <= 4; i, digits = i+1, digits+1 {
+			c := s[i]
+			switch {
+			case '0' <= c && c <= '9':
+				v = v<<4 | uint16(c-'0')
+			case 'a' <= c && c <= 'f':
+				v = v<<4 | uint16(c-'a'+10)
+			default:
+				goto group
+			}
+		}
+	group:
+		if digits == 0 || digits > 4 {
+			return ap, i, false
+		}
+		groups[n] = v
+		n++
+		switch {
+		case i+1 < len(s) && s[i] == ':' && s[i+1] == ':':
+			if gap >= 0 {
+				return ap, i, false // a second "::"
+			}
+			gap, i = n, i+2
+		case i+1 < len(s) && s[i] == ':' && s[i+1] != ']':
+			i++
+		case i < len(s) && s[i] != ']':
+			return ap, i, false // a colon before ']', or any other byte
+		}
+	}
+	if i+1 >= len(s) || s[i+1] != ':' || (gap < 0 && n != 8) || (gap >= 0 && n == 8) {
+		return ap, i, false
+	}
+	var a [16]byte
+	tail := 8 - n // where the groups after "::" start, in groups
+	for k := range n {
+		at := k
+		if gap >= 0 && k >= gap {
+			at = k + tail
+		}
+		a[2*at], a[2*at+1] = byte(groups[k]>>8), byte(groups[k])
+	}
+	port, i, ok := uintField(s, i+2)
+	if !ok || port > 65535 {
+		return ap, i, false
+	}
+	return netip.AddrPortFrom(netip.AddrFrom16(a).Unmap(), uint16(port)), i, true
 }
 
 // flagsField reads TYPE_FLAGS: its three characters, and skips any that

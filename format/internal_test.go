@@ -71,9 +71,12 @@ func fieldText(t *rapid.T, label string) string {
 			"9695DFC35FFEB861329B9F1AB04C46397020CE31", "9695dfc35ffeb861329b9f1ab04c46397020ce31", "0000000000000000000000000000000000000000", "$9695DFC35FFEB861329B9F1AB04C46397020CE31",
 			"1.2.3.4:443", "1.2.3.4:0", "1.2.3.4:0443", "01.2.3.4:1", "256.1.1.1:1", "1.2.3:4", "1.2.3.4", "1.2.3.4:65536", "1234.1.1.1:1",
 			"[2001:db8::1]:443", "[::ffff:1.2.3.4]:5", "[fe80::1%eth0]:1", "[2001:0db8::1]:1", "[::1]:", "[::1]",
+			"[::]:1", "[1::]:1", "[1:2:3:4:5:6:7:8]:1", "[1:2:3:4:5:6:7::]:1", "[::2:3:4:5:6:7:8]:1", "[1::2::3]:1", "[::ffff:102:304]:9",
+			"[1:2:3:4:5:6:7:8:9]:1", "[1:2:3:4:5:6:7]:1", "[:1]:1", "[1:]:1", "[12345::]:1", "[ABCD::]:1", "[abcd::ef]:65536", "[::1]1", "[:::1]:1", "[::1:]:1",
 			"IRt", "ORT", "oRtZZ", "iCT", "IXt", "XRt", "IR", "IZt", "", " ", "-1", "+1", "1.5", "0x1"}),
 		rapid.StringMatching(`[0-9]{1,21}`),
 		rapid.StringMatching(`[0-9.:\[\]a-fA-F]{0,12}`),
+		rapid.StringMatching(`\[[0-9a-f:]{0,24}\]:[0-9]{1,5}`),
 		rapid.Map(rapid.SliceOfN(rapid.Byte(), 0, 6), func(b []byte) string { return string(b) }),
 	).Draw(t, label)
 }
@@ -121,8 +124,15 @@ func TestParseFastTakesEveryCanonicalLine(t *testing.T) {
 		if rapid.Bool().Draw(t, "fp") {
 			copy(e.Fingerprint[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "fp bytes"))
 		}
-		if rapid.Bool().Draw(t, "v4") {
+		switch rapid.IntRange(0, 2).Draw(t, "family") {
+		case 1:
 			e.Remote = netip.AddrPortFrom(netip.AddrFrom4([4]byte(rapid.SliceOfN(rapid.Byte(), 4, 4).Draw(t, "a"))), rapid.Uint16().Draw(t, "port"))
+		case 2:
+			a := netip.AddrFrom16(drawIPv6(t))
+			if a.Is4In6() {
+				a = a.Unmap() // written, and read back, as IPv4
+			}
+			e.Remote = netip.AddrPortFrom(a, rapid.Uint16().Draw(t, "port"))
 		}
 		line := AppendEntry(nil, &e)
 		var got connstate.Entry
@@ -212,4 +222,51 @@ func TestParseFastAgreesNearCanonical(t *testing.T) {
 		}
 	})
 	assert.Positive(t, accepted, "the fast path accepted some")
+}
+
+// drawIPv6 draws an IPv6 address whose groups are often zero, so that
+// runs of zero groups of every length and place come up.
+func drawIPv6(t *rapid.T) [16]byte {
+	var a [16]byte
+	for i := 0; i < 16; i += 2 {
+		if rapid.Bool().Draw(t, "zero") {
+			continue
+		}
+		binary.BigEndian.PutUint16(a[i:], rapid.Uint16().Draw(t, "group"))
+	}
+	return a
+}
+
+// ipv6Field reads what netip reads, in the canonical spelling and in the
+// others it takes (groups written out in full, with leading zeros, or
+// any run of zero groups compressed); it leaves to parseFields what it
+// does not take, and never takes what netip rejects.
+func TestIPv6FieldAgreesWithNetip(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a := drawIPv6(t)
+		groups := make([]string, 8)
+		for k := range groups {
+			groups[k] = strconv.FormatUint(uint64(binary.BigEndian.Uint16(a[2*k:])), 16)
+			if rapid.Bool().Draw(t, "leading zeros") {
+				groups[k] = strings.Repeat("0", 4-len(groups[k])) + groups[k]
+			}
+		}
+		spelled := strings.Join(groups, ":")
+		if from := rapid.IntRange(0, 8).Draw(t, "compress from"); from < 8 {
+			to := rapid.IntRange(from, 8).Draw(t, "compress to")
+			spelled = strings.Join(groups[:from], ":") + "::" + strings.Join(groups[to:], ":")
+		}
+		for _, text := range []string{netip.AddrFrom16(a).String(), spelled} {
+			field := "[" + text + "]:" + strconv.Itoa(rapid.IntRange(0, 70000).Draw(t, "port"))
+			got, end, ok := ipv6Field(field, 0)
+			want, err := netip.ParseAddrPort(field)
+			if !ok {
+				assert.False(t, text == netip.AddrFrom16(a).String() && err == nil && !want.Addr().Is4In6(), "%s: the canonical spelling is left to the slow path", field)
+				continue
+			}
+			require.NoError(t, err, "%s: taken, but netip rejects it", field)
+			assert.Equal(t, netip.AddrPortFrom(want.Addr().Unmap(), want.Port()), got, field)
+			assert.Equal(t, len(field), end, field)
+		}
+	})
 }
