@@ -52,12 +52,18 @@ func AppendEntry(dst []byte, e *connstate.Entry) []byte {
 	n = putUint(b, n+1, uint64(e.LocalPort))
 	b[n] = ' '
 	n += len(e.Flags.AppendText(b[n+1:n+1])) + 1
+	// putUint stores whole words, up to seven bytes past a number's
+	// digits, which the next field overwrites. The counts end the line,
+	// and what lies past it in dst's capacity is not ours to write: they
+	// go through a buffer of their own.
+	var counts [3*20 + 2 + 8]byte
+	c := putUint(counts[:], 0, e.Read)
+	counts[c] = ' '
+	c = putUint(counts[:], c+1, e.Written)
+	counts[c] = ' '
+	c = putUint(counts[:], c+1, e.Uptime)
 	b[n] = ' '
-	n = putUint(b, n+1, e.Read)
-	b[n] = ' '
-	n = putUint(b, n+1, e.Written)
-	b[n] = ' '
-	n = putUint(b, n+1, e.Uptime)
+	n += 1 + copy(b[n+1:], counts[:c])
 	return dst[:start+n]
 }
 

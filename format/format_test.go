@@ -159,6 +159,20 @@ func TestRoundTrip(t *testing.T) {
 	})
 }
 
+// AppendEntry writes only the bytes it appends: what lies in dst's
+// capacity past the line is someone else's (another slice of the array).
+func TestAppendEntryWritesOnlyItsLine(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := entrytest.Entry().Draw(t, "entry")
+		prefix := rapid.IntRange(0, 64).Draw(t, "prefix")
+		buf := bytes.Repeat([]byte{'Z'}, prefix+512)
+		line := format.AppendEntry(buf[:prefix], &e)
+		require.Equal(t, &buf[0], &line[0], "appended in place")
+		assert.Equal(t, strings.Repeat("Z", len(buf)-len(line)), string(buf[len(line):]), "bytes past the line")
+		assert.Equal(t, strings.Repeat("Z", prefix), string(line[:prefix]), "bytes before it")
+	})
+}
+
 func TestAllAndParseAll(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		entries := rapid.SliceOfN(entrytest.Entry(), 0, 40).Draw(t, "entries")
