@@ -31,7 +31,6 @@ func AppendEntry(dst []byte, e *connstate.Entry) []byte {
 	b[n] = ' '
 	n = putUint(b, n+1, e.CircID)
 	b[n] = ' '
-	b[n] = ' '
 	n = putFingerprint(b, n+1, &e.Fingerprint)
 	b[n] = ' '
 	n++
@@ -138,9 +137,6 @@ func putFingerprint(b []byte, n int, fp *connstate.Fingerprint) int {
 	binary.BigEndian.PutUint64(o[32:], hexupper.Digits8(w4))
 	return n + 40
 }
-
-// pow10 holds 10^0 to 10^19.
-var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 // putIPv4 writes a dotted quad at b[n:].
 func putIPv4(b []byte, n int, ip [4]byte) int {

@@ -98,6 +98,9 @@ done:
 	return v, i, true
 }
 
+// pow10 holds 10^0 to 10^19.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
 // load8 returns the eight bytes of s from i as a little-endian word: the
 // first byte lowest.
 func load8[T text](s T, i int) uint64 {
