@@ -1,5 +1,18 @@
 package hexupper
 
+import "encoding/binary"
+
+// Put20 writes the 40 upper-case hex digits of src into dst[:40], eight
+// at a time: a relay fingerprint, read in place.
+func Put20(dst []byte, src *[20]byte) {
+	dst = dst[:40]
+	binary.BigEndian.PutUint64(dst[0:], Digits8(binary.BigEndian.Uint32(src[0:])))
+	binary.BigEndian.PutUint64(dst[8:], Digits8(binary.BigEndian.Uint32(src[4:])))
+	binary.BigEndian.PutUint64(dst[16:], Digits8(binary.BigEndian.Uint32(src[8:])))
+	binary.BigEndian.PutUint64(dst[24:], Digits8(binary.BigEndian.Uint32(src[12:])))
+	binary.BigEndian.PutUint64(dst[32:], Digits8(binary.BigEndian.Uint32(src[16:])))
+}
+
 // Digits8 turns the four bytes of u into eight upper-case hex digits, the
 // most significant first when the result is stored big-endian: it spreads
 // the nibbles one per byte, then adds '0', and 7 more to those from 10 up,

@@ -25,3 +25,16 @@ func TestDigits8(t *testing.T) {
 	}
 	rapid.Check(t, func(t *rapid.T) { check(t, rapid.Uint32().Draw(t, "u")) })
 }
+
+// Put20 writes what encoding/hex writes, upper-cased, for any 20 bytes,
+// and nothing past its 40 digits.
+func TestPut20(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var src [20]byte
+		copy(src[:], rapid.SliceOfN(rapid.Byte(), 20, 20).Draw(t, "src"))
+		dst := []byte(strings.Repeat("z", 48))
+		Put20(dst, &src)
+		assert.Equal(t, strings.ToUpper(hex.EncodeToString(src[:])), string(dst[:40]))
+		assert.Equal(t, "zzzzzzzz", string(dst[40:]))
+	})
+}
