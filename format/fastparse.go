@@ -224,24 +224,11 @@ func ipv6Field[T text](s T, i int) (ap netip.AddrPort, end int, ok bool) {
 		if n == len(groups) {
 			return ap, i, false
 		}
-		var v uint16
-		digits := 0
-		for ; i < len(s) && digits <= 4; i, digits = i+1, digits+1 {
-			c := s[i]
-			switch {
-			case '0' <= c && c <= '9':
-				v = v<<4 | uint16(c-'0')
-			case 'a' <= c && c <= 'f':
-				v = v<<4 | uint16(c-'a'+10)
-			default:
-				goto group
-			}
+		v, end, ok := hexGroup(s, i)
+		if !ok {
+			return ap, end, false
 		}
-	group:
-		if digits == 0 || digits > 4 {
-			return ap, i, false
-		}
-		groups[n] = v
+		groups[n], i = v, end
 		n++
 		switch {
 		case i+1 < len(s) && s[i] == ':' && s[i+1] == ':':
@@ -272,6 +259,23 @@ func ipv6Field[T text](s T, i int) (ap netip.AddrPort, end int, ok bool) {
 		return ap, i, false
 	}
 	return netip.AddrPortFrom(netip.AddrFrom16(a).Unmap(), uint16(port)), i, true
+}
+
+// hexGroup reads an IPv6 group at i: one to four lower-case hex digits.
+func hexGroup[T text](s T, i int) (v uint16, end int, ok bool) {
+	start := i
+	for ; i < len(s) && i-start <= 4; i++ {
+		c := s[i]
+		switch {
+		case '0' <= c && c <= '9':
+			v = v<<4 | uint16(c-'0')
+		case 'a' <= c && c <= 'f':
+			v = v<<4 | uint16(c-'a'+10)
+		default:
+			return v, i, i > start
+		}
+	}
+	return v, i, i > start && i-start <= 4
 }
 
 // flagsField reads TYPE_FLAGS: its three characters, and skips any that

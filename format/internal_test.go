@@ -47,14 +47,7 @@ func TestPutIPv6(t *testing.T) {
 		check(netip.MustParseAddr(s).As16())
 	}
 	rapid.Check(t, func(t *rapid.T) {
-		var a [16]byte
-		for i := 0; i < 16; i += 2 {
-			if rapid.Bool().Draw(t, "zero") {
-				continue // runs of zero groups are the interesting case
-			}
-			v := rapid.Uint16().Draw(t, "group")
-			binary.BigEndian.PutUint16(a[i:], v)
-		}
+		a := drawIPv6(t)
 		if a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == 0 && a[4] == 0 && a[5] == 0 && a[6] == 0 && a[7] == 0 && a[8] == 0 && a[9] == 0 && a[10] == 0xff && a[11] == 0xff {
 			return // an IPv4-mapped address; AppendEntry writes it as IPv4
 		}
